@@ -1,0 +1,222 @@
+// sluice-run: runs a scenario headless and prints a summary.
+
+#include "runtime/core/log.h"
+#include "sim/engine.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace {
+
+using sluice::sim::Engine;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRunFailed = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage = R"(Usage: sluice-run SCENARIO [options]
+
+Runs a Sluice scenario (.textproto, or .json in protobuf's JSON mapping) on a
+simulated cluster and prints a summary. The last line is "digest: <hex>";
+the same scenario and seed always give the same digest.
+
+Options:
+  --seed N             Seed of the run's random source (overrides the scenario).
+  --until-ms T         Stop at simulated time T, in milliseconds (overrides
+                       run.until_ms). Default: when the job finishes, or after
+                       60000 ms if a source is unbounded.
+  --metrics-csv FILE   Write per-subtask metrics as CSV with the header
+                       time_ms,task,subtask,metric,value.
+  --log-level LEVEL    debug, info, warning (default) or error; logs go to
+                       standard error.
+  --help               Show this text.
+
+Exit status: 0 when the run completed, 1 when the job failed or stalled,
+2 for invalid input or usage.
+)";
+
+struct Options {
+    std::string scenario;
+    sluice::sim::EngineOptions engine;
+    std::string metrics_csv;
+};
+
+bool parseUnsigned(const char* text, uint64_t* value) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long parsed = std::strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
+        return false;
+    }
+    *value = parsed;
+    return true;
+}
+
+// Returns the exit status to use, or nullopt to go on.
+std::optional<int> parseArguments(int argc, char** argv, Options* options) {
+    auto usageError = [](const std::string& message) {
+        std::fprintf(stderr, "sluice-run: %s\nRun 'sluice-run --help' for usage.\n",
+                     message.c_str());
+        return kExitUsage;
+    };
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        auto value = [&](const char* name) -> const char* {
+            return i + 1 < argc ? argv[++i] : nullptr;
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::fputs(kUsage, stdout);
+            return kExitOk;
+        } else if (arg == "--seed" || arg == "--until-ms") {
+            const char* text = value(arg.c_str());
+            uint64_t number = 0;
+            if (!text || !parseUnsigned(text, &number)) {
+                return usageError(arg + " needs a non-negative integer");
+            }
+            if (arg == "--seed") {
+                options->engine.seed = number;
+            } else {
+                options->engine.until_ms = int64_t(number);
+            }
+        } else if (arg == "--metrics-csv") {
+            const char* text = value(arg.c_str());
+            if (!text) {
+                return usageError("--metrics-csv needs a file name");
+            }
+            options->metrics_csv = text;
+        } else if (arg == "--log-level") {
+            const char* text = value(arg.c_str());
+            sluice::log::Level level;
+            if (!text || !sluice::log::parseLevel(text, &level)) {
+                return usageError("--log-level needs debug, info, warning or error");
+            }
+            sluice::log::setLevel(level);
+        } else if (!arg.empty() && arg[0] == '-') {
+            return usageError("unknown option " + arg);
+        } else if (options->scenario.empty()) {
+            options->scenario = arg;
+        } else {
+            return usageError("only one scenario file can be given, got " + options->scenario +
+                              " and " + arg);
+        }
+    }
+    if (options->scenario.empty()) {
+        return usageError("missing scenario file");
+    }
+    return std::nullopt;
+}
+
+void printOperators(const Engine& engine) {
+    const auto& graph = engine.streamGraph();
+    std::map<int, std::pair<uint64_t, uint64_t>> totals;  // node -> (in, out)
+    for (const auto* task : engine.tasks()) {
+        for (int i = 0; i < task->operatorCount(); ++i) {
+            auto& total = totals[task->operatorNode(i)];
+            total.first += task->operatorContext(i).metrics.records_in;
+            total.second += task->operatorContext(i).metrics.records_out;
+        }
+    }
+    std::printf("\n%-28s %11s %14s %14s %12s\n", "operator", "parallelism", "records in",
+                "records out", "late dropped");
+    for (const auto& node : graph.nodes()) {
+        uint64_t late = 0;
+        for (const auto* task : engine.tasks()) {
+            for (int i = 0; i < task->operatorCount(); ++i) {
+                if (task->operatorNode(i) == node.id) {
+                    late += task->operatorContext(i).metrics.late_records_dropped;
+                }
+            }
+        }
+        std::printf("%-28s %11d %14llu %14llu %12llu\n", node.name.c_str(), node.parallelism,
+                    static_cast<unsigned long long>(totals[node.id].first),
+                    static_cast<unsigned long long>(totals[node.id].second),
+                    static_cast<unsigned long long>(late));
+    }
+}
+
+void printSubtasks(const Engine& engine) {
+    std::printf("\n%-40s %7s %7s %14s  %s\n", "subtask", "busy", "idle", "backpressured",
+                "backpressure");
+    for (const auto* task : engine.tasks()) {
+        sluice::TaskCounters c = task->counters();
+        double total = double(c.busy_ns + c.idle_ns + c.backpressured_ns);
+        if (total <= 0) {
+            total = 1;
+        }
+        double backpressured = double(c.backpressured_ns) / total;
+        std::printf("%-40s %6.1f%% %6.1f%% %13.1f%%  %s\n", task->name().c_str(),
+                    100.0 * double(c.busy_ns) / total, 100.0 * double(c.idle_ns) / total,
+                    100.0 * backpressured, sluice::sim::backpressureStatus(backpressured));
+    }
+}
+
+int writeMetricsCsv(const Engine& engine, const std::string& path) {
+    std::ofstream out(path, std::ios::trunc);
+    if (out) {
+        engine.metrics().writeCsv(out, engine.vertexNames());
+    }
+    if (!out) {
+        std::fprintf(stderr, "sluice-run: cannot write metrics CSV to %s: %s\n", path.c_str(),
+                     std::strerror(errno));
+        return kExitUsage;
+    }
+    std::printf("metrics: %zu rows written to %s\n", engine.metrics().samples().size(),
+                path.c_str());
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    if (auto status = parseArguments(argc, argv, &options)) {
+        return *status;
+    }
+    auto loaded = Engine::fromFile(options.scenario, options.engine);
+    if (auto* error = std::get_if<sluice::sim::ScenarioError>(&loaded)) {
+        std::fprintf(stderr, "%s\n", error->format().c_str());
+        return kExitUsage;
+    }
+    Engine& engine = *std::get<std::unique_ptr<Engine>>(loaded);
+
+    auto wall_start = std::chrono::steady_clock::now();
+    engine.run();
+    double wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    double sim_s = double(engine.now()) / 1e9;
+
+    std::printf("scenario: %s (seed %llu)\n", options.scenario.c_str(),
+                static_cast<unsigned long long>(engine.seed()));
+    std::printf("job: %s, %zu vertices, %zu subtasks on %u TaskManagers\n",
+                engine.scenario().proto.job().name().c_str(), engine.jobGraph().vertices().size(),
+                engine.tasks().size(), engine.scenario().proto.cluster().task_managers());
+    std::printf("run: %s at %.3f s simulated in %.3f s wall (%.1f simulated s per wall s), "
+                "%llu events\n",
+                sluice::sim::runStateName(engine.runState()), sim_s, wall_s,
+                wall_s > 0 ? sim_s / wall_s : 0.0,
+                static_cast<unsigned long long>(engine.eventCount()));
+    if (!engine.failureCause().empty()) {
+        std::printf("cause: %s\n", engine.failureCause().c_str());
+    }
+    printOperators(engine);
+    printSubtasks(engine);
+    std::printf("\n");
+    int status = kExitOk;
+    if (!options.metrics_csv.empty()) {
+        status = writeMetricsCsv(engine, options.metrics_csv);
+    }
+    std::printf("digest: %s\n", engine.digestHex().c_str());
+    if (status != kExitOk) {
+        return status;
+    }
+    auto state = engine.runState();
+    return state == sluice::sim::RunState::kFailed || state == sluice::sim::RunState::kStalled
+               ? kExitRunFailed
+               : kExitOk;
+}

@@ -1,0 +1,109 @@
+#include "runtime/cluster/task_manager.h"
+
+#include "proto/control.pb.h"
+#include "runtime/core/log.h"
+
+namespace sluice {
+
+namespace {
+constexpr uint32_t kHeartbeatTimer = 1;
+}
+
+TaskManager::TaskManager(Environment& env, const StreamGraph& stream_graph, const JobGraph& job,
+                         MemorySegmentPool& segments, ShuffleRegistry& shuffle,
+                         TaskManagerConfig config)
+    : env_(env),
+      stream_graph_(stream_graph),
+      job_(job),
+      segments_(segments),
+      shuffle_(shuffle),
+      config_(config) {}
+
+TaskManager::~TaskManager() = default;
+
+void TaskManager::start() {
+    env_.registerEndpoint(node(), this);
+    log::info("taskmanager", "taskmanager.started",
+              {{"task_manager", std::to_string(config_.index)},
+               {"slots", std::to_string(config_.slots)}});
+    control::Envelope message;
+    auto* registration = message.mutable_register_task_manager();
+    registration->set_task_manager(config_.index);
+    registration->set_slots(config_.slots);
+    env_.sendControl(node(), kJobManagerNode, message);
+    env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatTimer, 0);
+}
+
+void TaskManager::onTimer(uint32_t kind, uint64_t) {
+    if (kind != kHeartbeatTimer || stopped_) {
+        return;
+    }
+    control::Envelope message;
+    message.mutable_heartbeat()->set_task_manager(config_.index);
+    message.mutable_heartbeat()->set_sequence(++heartbeat_sequence_);
+    env_.sendControl(node(), kJobManagerNode, message);
+    env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatTimer, 0);
+}
+
+void TaskManager::onControlMessage(const control::Envelope& message) {
+    switch (message.payload_case()) {
+        case control::Envelope::kDeployTask:
+            deployTask(message.deploy_task().vertex(), message.deploy_task().subtask());
+            break;
+        case control::Envelope::kStartTasks:
+            startTasks();
+            break;
+        default:
+            break;
+    }
+}
+
+void TaskManager::deployTask(int vertex, int subtask) {
+    TaskSpec spec;
+    spec.stream_graph = &stream_graph_;
+    spec.job_graph = &job_;
+    spec.id = {vertex, subtask};
+    spec.node = node();
+    spec.network = config_.network;
+    auto task = std::make_unique<StreamTask>(env_, segments_, spec);
+    task->setStateListener([this](StreamTask& t, ExecutionState state, const std::string& cause) {
+        reportState(t, state, cause);
+    });
+    shuffle_.add(task.get());
+    tasks_.push_back(std::move(task));
+    if (created_listener_) {
+        created_listener_(*tasks_.back());
+    }
+    reportState(*tasks_.back(), ExecutionState::kDeploying, {});
+}
+
+void TaskManager::startTasks() {
+    for (auto& task : tasks_) {
+        if (!shuffle_.connectInputs(*task, job_)) {
+            log::error("taskmanager", "task.connect_failed", {{"task", task->name()}});
+            reportState(*task, ExecutionState::kFailed, "a producer of its input is not deployed");
+            return;
+        }
+    }
+    for (auto& task : tasks_) {
+        task->start();
+    }
+}
+
+void TaskManager::reportState(StreamTask& task, ExecutionState state, const std::string& cause) {
+    if (state == ExecutionState::kFailed) {
+        log::error("taskmanager", "task.failed", {{"task", task.name()}, {"cause", cause}});
+    } else if (state == ExecutionState::kRunning || state == ExecutionState::kFinished) {
+        log::info("taskmanager", state == ExecutionState::kRunning ? "task.running" : "task.finished",
+                  {{"task", task.name()}});
+    }
+    control::Envelope message;
+    auto* update = message.mutable_task_execution_state();
+    update->set_vertex(task.id().vertex);
+    update->set_subtask(task.id().subtask);
+    update->set_state(executionStateName(state));
+    update->set_cause(cause);
+    env_.sendControl(node(), kJobManagerNode, message);
+}
+
+}  // namespace sluice

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace sluice {
+
+// What a network buffer carries. Data buffers hold serialized stream
+// elements (records, watermarks); the others are in-band events that travel
+// as buffers of their own, in order with the data.
+enum class BufferKind : uint8_t {
+    kData,
+    kEndOfPartition,
+    kCheckpointBarrier,
+};
+
+// Tags of the stream elements inside a data buffer.
+enum class ElementTag : uint8_t {
+    kRecord = 0,          // int64 timestamp, then the serialized value
+    kWatermark = 1,       // int64 watermark
+    kWatermarkStatus = 2  // uint8: 1 idle, 0 active
+};
+
+// One network buffer. Move-only: the memory segment travels with the buffer
+// from producer to consumer and returns to its MemorySegmentPool when the
+// consumer releases it.
+struct NetworkBuffer {
+    BufferKind kind = BufferKind::kData;
+    std::unique_ptr<uint8_t[]> memory;
+    uint32_t size_bytes = 0;
+    uint32_t record_count = 0;
+    // Position in its channel, starting at 0; lets tests and the GUI check
+    // order and name persisted buffers.
+    int64_t sequence = 0;
+    // Payload of event buffers, such as a checkpoint id.
+    int64_t event_value = 0;
+    uint64_t event_flags = 0;
+
+    bool isEvent() const { return kind != BufferKind::kData; }
+};
+
+// Free list of equally sized memory segments, so buffers are not allocated
+// per send.
+//
+// Thread safety: none; one pool per simulated cluster.
+class MemorySegmentPool {
+public:
+    explicit MemorySegmentPool(uint32_t segment_size_bytes)
+        : segment_size_bytes_(segment_size_bytes) {}
+
+    uint32_t segmentSizeBytes() const { return segment_size_bytes_; }
+
+    std::unique_ptr<uint8_t[]> acquire() {
+        if (free_.empty()) {
+            return std::make_unique_for_overwrite<uint8_t[]>(segment_size_bytes_);
+        }
+        auto segment = std::move(free_.back());
+        free_.pop_back();
+        return segment;
+    }
+
+    void release(std::unique_ptr<uint8_t[]> segment) {
+        if (segment) {
+            free_.push_back(std::move(segment));
+        }
+    }
+
+private:
+    uint32_t segment_size_bytes_;
+    std::vector<std::unique_ptr<uint8_t[]>> free_;
+};
+
+// Credit-based flow control settings, with Flink's defaults.
+struct NetworkConfig {
+    uint32_t buffer_size_bytes = 32 * 1024;
+    int buffers_per_channel = 2;
+    int floating_buffers_per_gate = 8;
+    // Extra output buffers a task may take in the middle of one record,
+    // like Flink's overdraft buffers, so emitting never blocks mid-record.
+    int overdraft_buffers = 5;
+    int64_t buffer_timeout_ns = 100'000'000;
+};
+
+}  // namespace sluice

@@ -1,0 +1,40 @@
+#pragma once
+
+#include "runtime/core/types.h"
+#include "runtime/operators/stream_operator.h"
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace sluice {
+
+// Read position of one source partition, as a checkpoint stores it.
+struct PartitionOffset {
+    int partition = 0;
+    uint64_t offset = 0;
+};
+
+// Head operator of a source vertex. The task calls emitStep repeatedly; the
+// source emits the records that are due and says when to call again.
+class SourceOperatorBase : public StreamOperatorBase {
+public:
+    enum class Status {
+        kMoreAvailable,  // emitted max_records; call again at once
+        kWaiting,        // nothing due before wake_at_ns
+        kBackpressured,  // output_available() returned false
+        kFinished,       // every partition is exhausted
+    };
+
+    struct StepResult {
+        Status status = Status::kWaiting;
+        Nanos wake_at_ns = 0;
+        uint64_t records = 0;
+    };
+
+    virtual StepResult emitStep(Nanos now, uint64_t max_records,
+                                const std::function<bool()>& output_available) = 0;
+    virtual std::vector<PartitionOffset> offsets() const = 0;
+};
+
+}  // namespace sluice

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "runtime/core/types.h"
+#include "runtime/operators/output.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+class KeyedStateBackend;
+struct OperatorContext;
+
+// Base of every operator in a chain. Lifecycle, in order: setup, open, any
+// number of processElement / processWatermark / onProcessingTime calls, then
+// finish when the input ended (flush buffered results), then close.
+class StreamOperatorBase {
+public:
+    virtual ~StreamOperatorBase() = default;
+
+    void setup(OperatorContext* context, OutputBase* output) {
+        context_ = context;
+        output_base_ = output;
+    }
+    virtual void open() {}
+    // Default: forwards the watermark.
+    virtual void processWatermark(TimestampMs watermark) { output_base_->emitWatermark(watermark); }
+    virtual void processWatermarkStatus(bool idle) { output_base_->emitWatermarkStatus(idle); }
+    // A processing-time timer registered through the OperatorContext fired.
+    virtual void onProcessingTime(TimestampMs time_ms, uint64_t timer_id) {}
+    // All input was processed: emit what is still buffered.
+    virtual void finish() {}
+    virtual void close() {}
+
+    // True for operators that use keyed state; they get a KeyedStateBackend.
+    virtual bool isKeyed() const { return false; }
+
+    OperatorContext& context() { return *context_; }
+    const OperatorContext& context() const { return *context_; }
+
+protected:
+    OperatorContext* context_ = nullptr;
+    OutputBase* output_base_ = nullptr;
+};
+
+template <class IN>
+class OneInputStreamOperator : public StreamOperatorBase {
+public:
+    virtual void processElement(const IN& value, TimestampMs timestamp) = 0;
+};
+
+// Convenience base that knows its output type.
+template <class IN, class OUT>
+class AbstractStreamOperator : public OneInputStreamOperator<IN> {
+protected:
+    Output<OUT>& output() { return *static_cast<Output<OUT>*>(this->output_base_); }
+};
+
+}  // namespace sluice

@@ -1,0 +1,513 @@
+#include "runtime/task/stream_task.h"
+
+#include "runtime/state/heap_keyed_state_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace sluice {
+
+namespace {
+
+// Output of operators without successors, such as sinks.
+class DiscardingOutput final : public OutputBase {
+public:
+    void emitWatermark(TimestampMs) override {}
+    void emitWatermarkStatus(bool) override {}
+};
+
+double uniformFactor(uint64_t random, double jitter) {
+    double unit = double(random >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
+    return 1.0 + jitter * (2.0 * unit - 1.0);
+}
+
+}  // namespace
+
+StreamTask::StreamTask(Environment& env, MemorySegmentPool& segments, TaskSpec spec)
+    : env_(env), segments_(segments), spec_(std::move(spec)) {
+    const JobGraph& job = *spec_.job_graph;
+    const JobVertex& v = vertex();
+    for (int edge_id : v.out_edges) {
+        const JobEdge& edge = job.edge(edge_id);
+        int subpartitions = edge.isPointwise() ? 1 : job.vertex(edge.target_vertex).parallelism;
+        partitions_.push_back(std::make_unique<ResultPartition>(env_, segments_, spec_.network,
+                                                                spec_.node, subpartitions));
+        partitions_.back()->setAvailabilityListener([this] { wake(); });
+    }
+    int total_channels = 0;
+    for (int edge_id : v.in_edges) {
+        const JobEdge& edge = job.edge(edge_id);
+        int channels = edge.isPointwise() ? 1 : job.vertex(edge.source_vertex).parallelism;
+        gates_.push_back(std::make_unique<InputGate>(env_, spec_.network, spec_.node, channels));
+        gates_.back()->setDataListener([this] { wake(); });
+        gate_channel_offset_.push_back(total_channels);
+        total_channels += channels;
+    }
+    valve_ = std::make_unique<WatermarkValve>(total_channels);
+    buildChain();
+}
+
+StreamTask::~StreamTask() = default;
+
+std::string StreamTask::name() const {
+    return vertex().name + " (" + std::to_string(spec_.id.subtask + 1) + "/" +
+           std::to_string(vertex().parallelism) + ")";
+}
+
+void StreamTask::buildChain() {
+    const StreamGraph& graph = *spec_.stream_graph;
+    const JobGraph& job = *spec_.job_graph;
+    const JobVertex& v = vertex();
+    std::vector<int> index_of_node(graph.nodes().size(), -1);
+
+    for (size_t i = 0; i < v.nodes.size(); ++i) {
+        const StreamNode& node = graph.node(v.nodes[i]);
+        index_of_node[size_t(node.id)] = int(i);
+        operators_.push_back(node.operator_factory());
+        auto context = std::make_unique<OperatorContext>();
+        context->operator_name = node.name;
+        context->subtask_index = spec_.id.subtask;
+        context->parallelism = node.parallelism;
+        context->max_parallelism = node.max_parallelism;
+        context->key_group_range =
+            keyGroupRangeForSubtask(node.max_parallelism, node.parallelism, spec_.id.subtask);
+        context->processing_time = this;
+        context->cost.ns_per_record = node.cost.ns_per_record;
+        context->cost.jitter = node.cost.jitter;
+        std::unique_ptr<KeyedStateBackend> backend;
+        if (operators_.back()->isKeyed()) {
+            backend = std::make_unique<HeapKeyedStateBackend>(context->key_group_range,
+                                                              node.max_parallelism, nullptr);
+            context->keyed_state_backend = backend.get();
+        }
+        backends_.push_back(std::move(backend));
+        contexts_.push_back(std::move(context));
+    }
+
+    // Outputs: chained successors get a direct call, the others a record
+    // writer into the result partition of their job edge.
+    for (size_t i = 0; i < v.nodes.size(); ++i) {
+        const StreamNode& node = graph.node(v.nodes[i]);
+        std::vector<OutputBase*> targets;
+        for (int edge_id : node.out_edges) {
+            const StreamEdge& edge = graph.edge(edge_id);
+            int chained = index_of_node[size_t(edge.target)];
+            if (chained >= 0) {
+                const StreamNode& target = graph.node(edge.target);
+                outputs_.push_back(node.output_type->createChainingOutput(
+                    operators_[size_t(chained)].get(), contexts_[size_t(chained)].get(),
+                    target.cost.skew));
+            } else {
+                auto it = std::find_if(v.out_edges.begin(), v.out_edges.end(), [&](int e) {
+                    return job.edge(e).stream_edge == edge_id;
+                });
+                int partition = int(it - v.out_edges.begin());
+                outputs_.push_back(node.output_type->createRecordWriterOutput(
+                    partitions_[size_t(partition)].get(), job.edge(*it).partitioner,
+                    spec_.id.subtask, &counters_.records_out));
+            }
+            targets.push_back(outputs_.back().get());
+        }
+        OutputBase* output = nullptr;
+        if (targets.empty()) {
+            outputs_.push_back(std::make_unique<DiscardingOutput>());
+            output = outputs_.back().get();
+        } else {
+            output = targets[0];
+            if (targets.size() > 1) {
+                outputs_.push_back(node.output_type->createBroadcastingOutput(targets));
+                output = outputs_.back().get();
+            }
+            outputs_.push_back(
+                node.output_type->createCountingOutput(output, &contexts_[i]->metrics));
+            output = outputs_.back().get();
+        }
+        operators_[i]->setup(contexts_[i].get(), output);
+    }
+
+    const StreamNode& head = graph.node(v.head_node);
+    if (head.is_source) {
+        source_ = dynamic_cast<SourceOperatorBase*>(operators_[0].get());
+        if (!source_) {
+            throw std::logic_error("source '" + head.name + "' is not a SourceOperatorBase");
+        }
+    } else {
+        input_processor_ = head.input_type->createInputProcessor(
+            operators_[0].get(), contexts_[0].get(), head.cost.skew, &counters_.records_in);
+    }
+}
+
+void StreamTask::setState(ExecutionState state, const std::string& cause) {
+    state_ = state;
+    if (state_listener_) {
+        state_listener_(*this, state, cause);
+    }
+}
+
+void StreamTask::start() {
+    setState(ExecutionState::kInitializing);
+    activity_since_ns_ = env_.now();
+    try {
+        for (auto& op : operators_) {
+            op->open();
+        }
+    } catch (const std::exception& e) {
+        fail(std::string("operator open failed: ") + e.what());
+        return;
+    }
+    for (auto& gate : gates_) {
+        gate->announceInitialCredit();
+    }
+    setState(ExecutionState::kRunning);
+    wake();
+}
+
+void StreamTask::wake() {
+    if (in_step_ || step_scheduled_ || state_ != ExecutionState::kRunning) {
+        return;
+    }
+    step_scheduled_ = true;
+    env_.schedule(env_.now(), this, kStepStart, 0);
+}
+
+void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
+    switch (kind) {
+        case kStepStart:
+            step_scheduled_ = false;
+            runStep();
+            break;
+        case kStepEnd:
+            endStep();
+            break;
+        case kFlush:
+            flush_scheduled_ = false;
+            if (state_ != ExecutionState::kRunning) {
+                break;
+            }
+            if (in_step_) {
+                scheduleFlushIfNeeded();
+                break;
+            }
+            for (auto& partition : partitions_) {
+                partition->flushAll();
+            }
+            break;
+        case kProcessingTimer: {
+            if (state_ != ExecutionState::kRunning) {
+                break;
+            }
+            if (in_step_) {
+                deferred_timers_.push_back(arg);
+                break;
+            }
+            auto it = processing_timers_.find(arg);
+            if (it == processing_timers_.end()) {
+                break;
+            }
+            PendingTimer timer = it->second;
+            processing_timers_.erase(it);
+            try {
+                timer.op->onProcessingTime(timer.time_ms, timer.timer_id);
+            } catch (const std::exception& e) {
+                fail(std::string("processing-time timer failed: ") + e.what());
+                return;
+            }
+            for (auto& partition : partitions_) {
+                partition->flushAll();
+            }
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+bool StreamTask::outputAvailable() const {
+    for (const auto& partition : partitions_) {
+        if (!partition->isAvailable()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void StreamTask::onWatermark(int channel, TimestampMs watermark) {
+    int flat = gate_channel_offset_[size_t(current_gate_)] + channel;
+    if (valve_->inputWatermark(flat, watermark) && valve_->watermark() > input_watermark_) {
+        input_watermark_ = valve_->watermark();
+        contexts_[0]->current_watermark = input_watermark_;
+        operators_[0]->processWatermark(input_watermark_);
+    }
+}
+
+void StreamTask::onWatermarkStatus(int channel, bool idle) {
+    int flat = gate_channel_offset_[size_t(current_gate_)] + channel;
+    bool was_idle = valve_->idle();
+    if (!valve_->inputStatus(flat, idle)) {
+        return;
+    }
+    if (valve_->idle() != was_idle) {
+        operators_[0]->processWatermarkStatus(valve_->idle());
+    }
+    if (!valve_->idle() && valve_->watermark() > input_watermark_) {
+        input_watermark_ = valve_->watermark();
+        contexts_[0]->current_watermark = input_watermark_;
+        operators_[0]->processWatermark(input_watermark_);
+    }
+}
+
+TimestampMs StreamTask::currentProcessingTimeMs() const { return env_.now() / kNanosPerMilli; }
+
+void StreamTask::registerProcessingTimer(StreamOperatorBase* op, TimestampMs time_ms,
+                                         uint64_t timer_id) {
+    uint64_t token = next_timer_token_++;
+    processing_timers_[token] = PendingTimer{op, time_ms, timer_id};
+    env_.schedule(time_ms * kNanosPerMilli, this, kProcessingTimer, token);
+}
+
+void StreamTask::setActivity(TaskActivity activity) {
+    Nanos now = env_.now();
+    Nanos elapsed = now - activity_since_ns_;
+    switch (activity_) {
+        case TaskActivity::kBusy:
+            counters_.busy_ns += elapsed;
+            break;
+        case TaskActivity::kIdle:
+            counters_.idle_ns += elapsed;
+            break;
+        case TaskActivity::kBackpressured:
+            counters_.backpressured_ns += elapsed;
+            break;
+    }
+    activity_ = activity;
+    activity_since_ns_ = now;
+}
+
+TaskCounters StreamTask::counters() const {
+    TaskCounters result = counters_;
+    Nanos elapsed = env_.now() - activity_since_ns_;
+    switch (activity_) {
+        case TaskActivity::kBusy:
+            result.busy_ns += elapsed;
+            break;
+        case TaskActivity::kIdle:
+            result.idle_ns += elapsed;
+            break;
+        case TaskActivity::kBackpressured:
+            result.backpressured_ns += elapsed;
+            break;
+    }
+    return result;
+}
+
+void StreamTask::runStep() {
+    if (state_ != ExecutionState::kRunning || in_step_) {
+        return;
+    }
+    for (auto& context : contexts_) {
+        context->cost.resetStep();
+    }
+    for (auto& partition : partitions_) {
+        partition->beginStep();
+    }
+    in_step_ = true;
+    step_started_ns_ = env_.now();
+
+    bool did_work = false;
+    Nanos wait_until = -1;
+    try {
+        did_work = source_ ? processSourceStep(&wait_until) : processInputStep();
+    } catch (const std::exception& e) {
+        in_step_ = false;
+        fail(e.what());
+        return;
+    }
+    ++counters_.steps;
+    step_cost_ns_ = did_work ? stepCostNs() : 0;
+    if (did_work) {
+        setActivity(TaskActivity::kBusy);
+    }
+    if (step_cost_ns_ > 0) {
+        env_.schedule(env_.now() + step_cost_ns_, this, kStepEnd, 0);
+    } else {
+        endStep();
+    }
+    if (wait_until >= 0) {
+        env_.schedule(std::max(wait_until, env_.now() + step_cost_ns_), this, kStepStart, 1);
+        step_scheduled_ = true;
+    }
+}
+
+Nanos StreamTask::stepCostNs() {
+    double total = 0;
+    for (auto& context : contexts_) {
+        double cost = context->cost.stepCostNs();
+        if (cost > 0 && context->cost.jitter > 0) {
+            cost *= uniformFactor(env_.randomU64(), context->cost.jitter);
+        }
+        total += cost;
+    }
+    return Nanos(std::llround(total));
+}
+
+void StreamTask::endStep() {
+    in_step_ = false;
+    for (auto& partition : partitions_) {
+        partition->endStep();
+    }
+    for (auto& consumed : consumed_) {
+        gates_[size_t(consumed.gate)]->release(consumed.channel, segments_,
+                                               std::move(consumed.buffer));
+    }
+    consumed_.clear();
+    if (state_ != ExecutionState::kRunning) {
+        return;
+    }
+    std::vector<uint64_t> timers;
+    timers.swap(deferred_timers_);
+    for (uint64_t token : timers) {
+        onTimer(kProcessingTimer, token);
+    }
+    if (input_finished_) {
+        finishInput();
+        return;
+    }
+
+    // Decide what the task does next.
+    bool has_input = source_ ? false : (current_buffer_.memory || current_buffer_.isEvent());
+    if (!source_ && !has_input) {
+        for (auto& gate : gates_) {
+            has_input = has_input || gate->hasAvailableData();
+        }
+    }
+    bool wants_to_run = has_input || (source_ && !step_scheduled_);
+    if (wants_to_run && !outputAvailable()) {
+        setActivity(TaskActivity::kBackpressured);
+    } else if (wants_to_run) {
+        setActivity(TaskActivity::kBusy);
+        wake();
+    } else {
+        setActivity(TaskActivity::kIdle);
+    }
+    scheduleFlushIfNeeded();
+}
+
+void StreamTask::scheduleFlushIfNeeded() {
+    if (flush_scheduled_) {
+        return;
+    }
+    for (auto& partition : partitions_) {
+        if (partition->hasUnflushedData()) {
+            flush_scheduled_ = true;
+            env_.schedule(env_.now() + spec_.network.buffer_timeout_ns, this, kFlush, 0);
+            return;
+        }
+    }
+}
+
+bool StreamTask::processSourceStep(Nanos* wait_until) {
+    if (!outputAvailable()) {
+        return false;
+    }
+    auto available = [this] { return outputAvailable(); };
+    auto result = source_->emitStep(env_.now(), spec_.source_batch_records, available);
+    switch (result.status) {
+        case SourceOperatorBase::Status::kFinished:
+            input_finished_ = true;
+            break;
+        case SourceOperatorBase::Status::kWaiting:
+            *wait_until = result.wake_at_ns;
+            break;
+        case SourceOperatorBase::Status::kMoreAvailable:
+        case SourceOperatorBase::Status::kBackpressured:
+            break;
+    }
+    return true;
+}
+
+bool StreamTask::processInputStep() {
+    if (!current_buffer_.memory && !current_buffer_.isEvent()) {
+        // Pick the next gate with data, round robin.
+        int gate_count = gateCount();
+        for (int attempt = 0; attempt < gate_count; ++attempt) {
+            int g = (next_gate_ + attempt) % gate_count;
+            int channel = gates_[size_t(g)]->nextAvailableChannel();
+            if (channel >= 0) {
+                current_gate_ = g;
+                current_channel_ = channel;
+                current_buffer_ = gates_[size_t(g)]->take(channel);
+                current_position_ = 0;
+                next_gate_ = (g + 1) % gate_count;
+                ++counters_.buffers_in;
+                break;
+            }
+        }
+        if (!current_buffer_.memory && !current_buffer_.isEvent()) {
+            return false;
+        }
+    }
+    if (!outputAvailable()) {
+        return false;
+    }
+
+    if (current_buffer_.isEvent()) {
+        NetworkBuffer event = std::move(current_buffer_);
+        current_buffer_ = NetworkBuffer{};
+        if (event.kind == BufferKind::kEndOfPartition) {
+            int flat = gate_channel_offset_[size_t(current_gate_)] + current_channel_;
+            if (valve_->channelFinished(flat) && valve_->watermark() > input_watermark_) {
+                input_watermark_ = valve_->watermark();
+                contexts_[0]->current_watermark = input_watermark_;
+                operators_[0]->processWatermark(input_watermark_);
+            }
+            bool all_finished = std::all_of(gates_.begin(), gates_.end(),
+                                            [](const auto& gate) { return gate->allFinished(); });
+            if (all_finished) {
+                input_finished_ = true;
+            }
+        }
+        return true;
+    }
+
+    ByteReader reader(current_buffer_.memory.get(), current_buffer_.size_bytes);
+    reader.seek(current_position_);
+    auto result = input_processor_->process(reader, current_channel_, *this);
+    if (result == InputProcessorBase::Result::kCorrupt) {
+        throw std::runtime_error("corrupt record in buffer " +
+                                 std::to_string(current_buffer_.sequence) + " of channel " +
+                                 std::to_string(current_channel_));
+    }
+    current_position_ = reader.position();
+    if (result == InputProcessorBase::Result::kBufferDone) {
+        consumed_.push_back({current_gate_, current_channel_, std::move(current_buffer_)});
+        current_buffer_ = NetworkBuffer{};
+    }
+    return true;
+}
+
+void StreamTask::finishInput() {
+    try {
+        for (auto& op : operators_) {
+            op->finish();
+        }
+        for (auto& op : operators_) {
+            op->close();
+        }
+    } catch (const std::exception& e) {
+        fail(std::string("operator finish failed: ") + e.what());
+        return;
+    }
+    for (auto& partition : partitions_) {
+        partition->broadcastEvent(BufferKind::kEndOfPartition, 0, 0);
+    }
+    setActivity(TaskActivity::kIdle);
+    setState(ExecutionState::kFinished);
+}
+
+void StreamTask::fail(const std::string& cause) {
+    setActivity(TaskActivity::kIdle);
+    setState(ExecutionState::kFailed, cause);
+}
+
+}  // namespace sluice

@@ -1,0 +1,166 @@
+#pragma once
+
+#include "runtime/core/environment.h"
+#include "runtime/graph/job_graph.h"
+#include "runtime/network/input_gate.h"
+#include "runtime/network/result_partition.h"
+#include "runtime/operators/operator_context.h"
+#include "runtime/operators/source_operator.h"
+#include "runtime/state/keyed_state_backend.h"
+#include "runtime/task/input_processor.h"
+#include "runtime/task/task_metrics.h"
+#include "runtime/task/watermark_valve.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+// Identifies one subtask of the job graph.
+struct TaskId {
+    int vertex = 0;
+    int subtask = 0;
+    bool operator==(const TaskId&) const = default;
+};
+
+struct TaskSpec {
+    const StreamGraph* stream_graph = nullptr;
+    const JobGraph* job_graph = nullptr;
+    TaskId id;
+    int node = 1;  // TaskManager node that runs the task
+    NetworkConfig network;
+    // Largest number of records a source emits in one step.
+    uint64_t source_batch_records = 1024;
+};
+
+// One subtask: a chain of operators run by a single-threaded mailbox loop.
+// Work happens in steps. A step processes one input buffer (or one batch of
+// source records), takes simulated CPU time from the cost model, and its
+// output buffers are sent when the step ends. Between steps the task is
+// idle (no input) or backpressured (input waiting, no output buffer).
+//
+// Ownership: the task owns its operators, state backends, result partitions
+// and input gates. The TaskManager wires partitions and gates of different
+// tasks together before start(). Thread safety: environment thread only.
+class StreamTask final : public TimerTarget, public InputContext, public ProcessingTimeService {
+public:
+    using StateListener =
+        std::function<void(StreamTask& task, ExecutionState state, const std::string& cause)>;
+
+    StreamTask(Environment& env, MemorySegmentPool& segments, TaskSpec spec);
+    ~StreamTask();
+
+    const TaskId& id() const { return spec_.id; }
+    const JobVertex& vertex() const { return spec_.job_graph->vertex(spec_.id.vertex); }
+    std::string name() const;
+    int node() const { return spec_.node; }
+    ExecutionState state() const { return state_; }
+    TaskActivity activity() const { return activity_; }
+
+    // Result partition i belongs to vertex().out_edges[i]; input gate i to
+    // vertex().in_edges[i].
+    ResultPartition& partition(int i) { return *partitions_[size_t(i)]; }
+    InputGate& gate(int i) { return *gates_[size_t(i)]; }
+    int partitionCount() const { return int(partitions_.size()); }
+    int gateCount() const { return int(gates_.size()); }
+
+    void setStateListener(StateListener listener) { state_listener_ = std::move(listener); }
+
+    // Opens the operators, announces initial credit and starts processing.
+    void start();
+
+    // Counters including the activity in progress until now.
+    TaskCounters counters() const;
+    // Operators of the chain in chain order, with their contexts.
+    int operatorCount() const { return int(operators_.size()); }
+    const OperatorContext& operatorContext(int i) const { return *contexts_[size_t(i)]; }
+    int operatorNode(int i) const { return vertex().nodes[size_t(i)]; }
+    // Keyed state backend of chain operator i, or null.
+    const KeyedStateBackend* keyedStateBackend(int i) const { return backends_[size_t(i)].get(); }
+    TimestampMs currentInputWatermark() const { return input_watermark_; }
+
+    // InputContext
+    bool outputAvailable() const override;
+    void onWatermark(int channel, TimestampMs watermark) override;
+    void onWatermarkStatus(int channel, bool idle) override;
+
+    // ProcessingTimeService
+    TimestampMs currentProcessingTimeMs() const override;
+    void registerProcessingTimer(StreamOperatorBase* op, TimestampMs time_ms,
+                                 uint64_t timer_id) override;
+
+    void onTimer(uint32_t kind, uint64_t arg) override;
+
+private:
+    enum TimerKind : uint32_t { kStepStart = 1, kStepEnd, kFlush, kProcessingTimer };
+
+    void buildChain();
+    void wake();
+    void runStep();
+    void endStep();
+    bool processInputStep();
+    bool processSourceStep(Nanos* wait_until);
+    void finishInput();
+    void fail(const std::string& cause);
+    void setState(ExecutionState state, const std::string& cause = {});
+    void setActivity(TaskActivity activity);
+    void scheduleFlushIfNeeded();
+    Nanos stepCostNs();
+
+    Environment& env_;
+    MemorySegmentPool& segments_;
+    TaskSpec spec_;
+    ExecutionState state_ = ExecutionState::kCreated;
+    StateListener state_listener_;
+
+    std::vector<std::unique_ptr<StreamOperatorBase>> operators_;
+    std::vector<std::unique_ptr<OperatorContext>> contexts_;
+    std::vector<std::unique_ptr<KeyedStateBackend>> backends_;
+    std::vector<std::unique_ptr<OutputBase>> outputs_;
+    std::vector<std::unique_ptr<ResultPartition>> partitions_;
+    std::vector<std::unique_ptr<InputGate>> gates_;
+    std::vector<int> gate_channel_offset_;
+    std::unique_ptr<InputProcessorBase> input_processor_;
+    SourceOperatorBase* source_ = nullptr;
+    std::unique_ptr<WatermarkValve> valve_;
+    TimestampMs input_watermark_ = kMinWatermark;
+
+    // Buffer being processed and the read position inside it.
+    NetworkBuffer current_buffer_;
+    int current_gate_ = -1;
+    int current_channel_ = -1;
+    size_t current_position_ = 0;
+    int next_gate_ = 0;
+    // Buffers processed in the running step, released when it ends.
+    struct Consumed {
+        int gate;
+        int channel;
+        NetworkBuffer buffer;
+    };
+    std::vector<Consumed> consumed_;
+
+    bool in_step_ = false;
+    bool step_scheduled_ = false;
+    bool flush_scheduled_ = false;
+    bool input_finished_ = false;
+    Nanos step_started_ns_ = 0;
+    Nanos step_cost_ns_ = 0;
+
+    TaskActivity activity_ = TaskActivity::kIdle;
+    Nanos activity_since_ns_ = 0;
+    TaskCounters counters_;
+
+    struct PendingTimer {
+        StreamOperatorBase* op;
+        TimestampMs time_ms;
+        uint64_t timer_id;
+    };
+    std::map<uint64_t, PendingTimer> processing_timers_;
+    std::vector<uint64_t> deferred_timers_;  // fired while a step ran
+    uint64_t next_timer_token_ = 0;
+};
+
+}  // namespace sluice

@@ -1,0 +1,248 @@
+#include "sim/engine.h"
+
+#include "runtime/core/log.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace sluice::sim {
+
+const char* runStateName(RunState state) {
+    switch (state) {
+        case RunState::kRunning:
+            return "RUNNING";
+        case RunState::kFinished:
+            return "FINISHED";
+        case RunState::kFailed:
+            return "FAILED";
+        case RunState::kTimeLimit:
+            return "TIME_LIMIT";
+        case RunState::kStalled:
+            return "STALLED";
+    }
+    return "UNKNOWN";
+}
+
+// Samples metrics at each interval of simulated time.
+class Engine::MetricsTimer final : public TimerTarget {
+public:
+    explicit MetricsTimer(Engine& engine) : engine_(engine) {}
+    void onTimer(uint32_t, uint64_t) override {
+        if (engine_.isOver()) {
+            return;
+        }
+        engine_.takeMetricsSample();
+        engine_.sim_->schedule(engine_.now() + engine_.metrics_interval_ns_, this, 0, 0);
+    }
+
+private:
+    Engine& engine_;
+};
+
+std::variant<std::unique_ptr<Engine>, ScenarioError> Engine::fromFile(
+    const std::filesystem::path& path, const EngineOptions& options) {
+    auto loaded = loadScenarioFile(path);
+    if (auto* error = std::get_if<ScenarioError>(&loaded)) {
+        return *error;
+    }
+    return fromScenario(std::move(std::get<LoadedScenario>(loaded)), options);
+}
+
+std::variant<std::unique_ptr<Engine>, ScenarioError> Engine::fromScenario(
+    LoadedScenario scenario, const EngineOptions& options) {
+    std::unique_ptr<Engine> engine(new Engine());
+    engine->scenario_ = std::move(scenario);
+    engine->seed_ = options.seed.value_or(engine->scenario_.proto.seed());
+    auto job = buildScenarioJob(engine->scenario_, engine->seed_, &engine->store_);
+    if (auto* error = std::get_if<ScenarioError>(&job)) {
+        return *error;
+    }
+    engine->job_ = std::move(std::get<ScenarioJob>(job));
+    try {
+        engine->job_graph_ =
+            std::make_unique<JobGraph>(JobGraph::fromStreamGraph(engine->job_.env->streamGraph()));
+    } catch (const InvalidJobError& e) {
+        return ScenarioError{engine->scenario_.path.string(), 0, 0, "job", e.what()};
+    }
+    engine->build(options);
+    return engine;
+}
+
+Engine::~Engine() = default;
+
+void Engine::build(const EngineOptions& options) {
+    const scenario::Scenario& s = scenario_.proto;
+    const auto& cluster = s.cluster();
+    auto link = [](const scenario::Link& l) {
+        return LinkSpec{Nanos(l.latency_us()) * kNanosPerMicro, l.bandwidth_mbps() * 1'000'000};
+    };
+    int task_managers = int(cluster.task_managers());
+    sim_ = std::make_unique<Simulation>(seed_, task_managers + 1, link(cluster.local_link()),
+                                        link(cluster.remote_link()));
+    log::setClock([sim = sim_.get()] { return sim->now(); });
+
+    NetworkConfig network;
+    network.buffer_size_bytes = s.network().buffer_size_bytes();
+    network.buffers_per_channel = int(s.network().buffers_per_channel());
+    network.floating_buffers_per_gate = int(s.network().floating_buffers_per_gate());
+    network.buffer_timeout_ns = Nanos(s.network().buffer_timeout_ms()) * kNanosPerMilli;
+    segments_ = std::make_unique<MemorySegmentPool>(network.buffer_size_bytes);
+    shuffle_ = std::make_unique<ShuffleRegistry>();
+
+    JobManagerConfig jm_config;
+    jm_config.task_managers = task_managers;
+    jm_config.slots_per_task_manager = int(cluster.slots_per_task_manager());
+    job_manager_ = std::make_unique<JobManager>(*sim_, *job_graph_, jm_config);
+    job_manager_->setJobStatusListener([this](JobStatus status, const std::string&) {
+        if (status == JobStatus::kFinished || status == JobStatus::kFailed) {
+            for (auto& tm : task_managers_) {
+                tm->stop();
+            }
+        }
+    });
+    job_manager_->start();
+    for (int i = 0; i < task_managers; ++i) {
+        TaskManagerConfig config;
+        config.index = i;
+        config.slots = jm_config.slots_per_task_manager;
+        config.network = network;
+        task_managers_.push_back(std::make_unique<TaskManager>(
+            *sim_, job_.env->streamGraph(), *job_graph_, *segments_, *shuffle_, config));
+    }
+    for (auto& tm : task_managers_) {
+        tm->start();
+    }
+
+    metrics_interval_ns_ = Nanos(std::max<uint64_t>(1, s.run().metrics_interval_ms())) * kNanosPerMilli;
+    metrics_timer_ = std::make_unique<MetricsTimer>(*this);
+    sim_->schedule(metrics_interval_ns_, metrics_timer_.get(), 0, 0);
+
+    int64_t until_ms = options.until_ms.value_or(int64_t(s.run().until_ms()));
+    if (until_ms <= 0) {
+        bool unbounded = false;
+        for (const auto& op : s.job().operators()) {
+            unbounded = unbounded || (op.has_generator() && op.generator().record_count() == 0);
+        }
+        // Bounded jobs run until they finish; the limit only stops runaway runs.
+        until_ms = unbounded ? 60'000 : int64_t(365) * 24 * 3600 * 1000;
+    }
+    until_ns_ = Nanos(until_ms) * kNanosPerMilli;
+    log::info("engine", "run.started",
+              {{"scenario", scenario_.path.string()}, {"seed", std::to_string(seed_)}});
+}
+
+bool Engine::step() {
+    if (isOver()) {
+        return false;
+    }
+    Nanos next = sim_->nextEventTime();
+    if (next < 0) {
+        run_state_ = RunState::kStalled;
+        log::error("engine", "run.stalled", {{"time_ns", std::to_string(now())}});
+        return false;
+    }
+    if (next > until_ns_) {
+        takeMetricsSample();
+        run_state_ = RunState::kTimeLimit;
+        log::info("engine", "run.time_limit", {{"until_ms", std::to_string(until_ns_ / kNanosPerMilli)}});
+        return false;
+    }
+    sim_->step();
+    afterEvent();
+    return !isOver();
+}
+
+void Engine::afterEvent() {
+    if (!observers_.empty()) {
+        // The Simulation's observer hook is not used, so the engine controls
+        // the order: the event has run when observers see it.
+        SimEvent event{sim_->eventCount() - 1, sim_->now(), 0, 0, 0};
+        for (auto& observer : observers_) {
+            observer(event);
+        }
+    }
+    JobStatus status = job_manager_->status();
+    if (status == JobStatus::kFinished || status == JobStatus::kFailed) {
+        takeMetricsSample();
+        run_state_ = status == JobStatus::kFinished ? RunState::kFinished : RunState::kFailed;
+        log::info("engine", "run.stopped", {{"state", runStateName(run_state_)},
+                                            {"digest", digestHex()}});
+    }
+}
+
+void Engine::run() {
+    pause_requested_ = false;
+    while (!pause_requested_ && step()) {
+    }
+}
+
+void Engine::runUntilTime(Nanos time_ns) {
+    pause_requested_ = false;
+    while (!pause_requested_ && !isOver()) {
+        Nanos next = sim_->nextEventTime();
+        if (next < 0 || next > time_ns) {
+            break;
+        }
+        step();
+    }
+}
+
+void Engine::runUntil(const std::function<bool()>& done) {
+    pause_requested_ = false;
+    while (!pause_requested_ && step()) {
+        if (done()) {
+            break;
+        }
+    }
+}
+
+void Engine::takeMetricsSample() { metrics_.sample(now(), tasks()); }
+
+uint64_t Engine::digest() const { return mix64(sim_->digest() ^ store_.hash()); }
+
+std::string Engine::digestHex() const {
+    char text[17];
+    std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(digest()));
+    return text;
+}
+
+std::vector<const StreamTask*> Engine::tasks() const {
+    std::vector<const StreamTask*> result;
+    for (const auto& tm : task_managers_) {
+        for (const auto& task : tm->tasks()) {
+            result.push_back(task.get());
+        }
+    }
+    std::sort(result.begin(), result.end(), [](const StreamTask* a, const StreamTask* b) {
+        return std::make_pair(a->id().vertex, a->id().subtask) <
+               std::make_pair(b->id().vertex, b->id().subtask);
+    });
+    return result;
+}
+
+std::vector<std::string> Engine::vertexNames() const {
+    std::vector<std::string> names;
+    for (const auto& vertex : job_graph_->vertices()) {
+        names.push_back(vertex.name);
+    }
+    return names;
+}
+
+std::vector<StateEntryView> Engine::keyedState(int vertex, int subtask) const {
+    std::vector<StateEntryView> entries;
+    for (const StreamTask* task : tasks()) {
+        if (task->id().vertex != vertex || task->id().subtask != subtask) {
+            continue;
+        }
+        for (int i = 0; i < task->operatorCount(); ++i) {
+            if (const KeyedStateBackend* backend = task->keyedStateBackend(i)) {
+                backend->forEachState([&](const InternalKvState& state) {
+                    state.forEachEntry([&](const StateEntryView& view) { entries.push_back(view); });
+                });
+            }
+        }
+    }
+    return entries;
+}
+
+}  // namespace sluice::sim

@@ -1,0 +1,119 @@
+#pragma once
+
+#include "runtime/cluster/job_manager.h"
+#include "runtime/cluster/task_manager.h"
+#include "sim/external_store.h"
+#include "sim/metrics.h"
+#include "sim/scenario_job.h"
+#include "sim/scenario_loader.h"
+#include "sim/simulation.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sluice::sim {
+
+struct EngineOptions {
+    // Overrides the scenario's seed.
+    std::optional<uint64_t> seed;
+    // Overrides the scenario's run.until_ms.
+    std::optional<int64_t> until_ms;
+};
+
+// Why a run stopped, or kRunning while it goes on.
+enum class RunState : uint8_t {
+    kRunning,
+    kFinished,   // the job finished
+    kFailed,     // the job failed
+    kTimeLimit,  // simulated time reached the limit
+    kStalled,    // no event left although the job is not finished
+};
+const char* runStateName(RunState state);
+
+// Facade over one deterministic run of a scenario: builds the job, the
+// simulated cluster and the recorder, and lets a caller run, step or pause
+// it and query its state. The GUI and sluice-run use only this class.
+//
+// Thread safety: one thread runs and queries the engine; requestPause may be
+// called from any thread.
+class Engine {
+public:
+    static std::variant<std::unique_ptr<Engine>, ScenarioError> fromFile(
+        const std::filesystem::path& path, const EngineOptions& options = {});
+    static std::variant<std::unique_ptr<Engine>, ScenarioError> fromScenario(
+        LoadedScenario scenario, const EngineOptions& options = {});
+    ~Engine();
+
+    // Runs one event. Returns false when the run is over.
+    bool step();
+    // Runs until the run is over or a pause was requested.
+    void run();
+    // Runs until simulated time `time_ns` (or the run is over).
+    void runUntilTime(Nanos time_ns);
+    // Runs until `done()` returns true after an event (or the run is over).
+    void runUntil(const std::function<bool()>& done);
+    void requestPause() { pause_requested_ = true; }
+
+    RunState runState() const { return run_state_; }
+    bool isOver() const { return run_state_ != RunState::kRunning; }
+
+    // Called after every executed event.
+    void addEventObserver(std::function<void(const SimEvent&)> observer) {
+        observers_.push_back(std::move(observer));
+    }
+
+    Nanos now() const { return sim_->now(); }
+    Nanos untilNs() const { return until_ns_; }
+    uint64_t seed() const { return seed_; }
+    uint64_t eventCount() const { return sim_->eventCount(); }
+    // Running digest of the event stream and the sinks' output.
+    uint64_t digest() const;
+    std::string digestHex() const;
+
+    const LoadedScenario& scenario() const { return scenario_; }
+    const StreamGraph& streamGraph() const { return job_.env->streamGraph(); }
+    const JobGraph& jobGraph() const { return *job_graph_; }
+    const ScenarioJob& scenarioJob() const { return job_; }
+    JobStatus jobStatus() const { return job_manager_->status(); }
+    const std::string& failureCause() const { return job_manager_->failureCause(); }
+    // Every deployed task, ordered by (vertex, subtask).
+    std::vector<const StreamTask*> tasks() const;
+    const MetricsRecorder& metrics() const { return metrics_; }
+    const ExternalStore& store() const { return store_; }
+    std::vector<std::string> vertexNames() const;
+    // Keyed state entries of every keyed operator of a subtask.
+    std::vector<StateEntryView> keyedState(int vertex, int subtask) const;
+
+private:
+    Engine() = default;
+    void build(const EngineOptions& options);
+    void afterEvent();
+    void takeMetricsSample();
+
+    class MetricsTimer;
+
+    LoadedScenario scenario_;
+    uint64_t seed_ = 0;
+    Nanos until_ns_ = 0;
+    Nanos metrics_interval_ns_ = kNanosPerSecond;
+    ScenarioJob job_;
+    std::unique_ptr<JobGraph> job_graph_;
+    std::unique_ptr<Simulation> sim_;
+    std::unique_ptr<MemorySegmentPool> segments_;
+    std::unique_ptr<ShuffleRegistry> shuffle_;
+    std::unique_ptr<JobManager> job_manager_;
+    std::vector<std::unique_ptr<TaskManager>> task_managers_;
+    std::unique_ptr<MetricsTimer> metrics_timer_;
+    MetricsRecorder metrics_;
+    ExternalStore store_;
+    RunState run_state_ = RunState::kRunning;
+    std::atomic<bool> pause_requested_{false};
+    std::vector<std::function<void(const SimEvent&)>> observers_;
+};
+
+}  // namespace sluice::sim

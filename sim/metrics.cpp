@@ -1,6 +1,7 @@
 #include "sim/metrics.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
@@ -113,7 +114,10 @@ void MetricsRecorder::writeCsv(std::ostream& out,
     out << "time_ms,task,subtask,metric,value\n";
     char value[64];
     for (const MetricSample& s : samples_) {
-        if (std::floor(s.value) == s.value && std::fabs(s.value) < 9.2e18) {
+        if (s.value >= 9.2e18 || s.value <= -9.2e18) {
+            // Watermarks of Long.MAX_VALUE / MIN_VALUE, as Flink reports them.
+            std::snprintf(value, sizeof(value), "%lld", s.value > 0 ? LLONG_MAX : LLONG_MIN);
+        } else if (std::floor(s.value) == s.value) {
             std::snprintf(value, sizeof(value), "%lld", static_cast<long long>(s.value));
         } else {
             std::snprintf(value, sizeof(value), "%.6g", s.value);

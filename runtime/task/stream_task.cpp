@@ -168,12 +168,15 @@ void StreamTask::wake() {
         return;
     }
     step_scheduled_ = true;
-    env_.schedule(env_.now(), this, kStepStart, 0);
+    env_.schedule(env_.now(), this, kStepStart, ++step_token_);
 }
 
 void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
     switch (kind) {
         case kStepStart:
+            if (arg != step_token_) {
+                break;  // superseded by a later wake-up
+            }
             step_scheduled_ = false;
             runStep();
             break;
@@ -328,14 +331,17 @@ void StreamTask::runStep() {
     if (did_work) {
         setActivity(TaskActivity::kBusy);
     }
+    source_waiting_ = wait_until >= 0;
+    if (source_waiting_) {
+        // A rate-limited source sleeps until its next record is due.
+        step_scheduled_ = true;
+        env_.schedule(std::max(wait_until, env_.now() + step_cost_ns_), this, kStepStart,
+                      ++step_token_);
+    }
     if (step_cost_ns_ > 0) {
         env_.schedule(env_.now() + step_cost_ns_, this, kStepEnd, 0);
     } else {
         endStep();
-    }
-    if (wait_until >= 0) {
-        env_.schedule(std::max(wait_until, env_.now() + step_cost_ns_), this, kStepStart, 1);
-        step_scheduled_ = true;
     }
 }
 
@@ -381,7 +387,7 @@ void StreamTask::endStep() {
             has_input = has_input || gate->hasAvailableData();
         }
     }
-    bool wants_to_run = has_input || (source_ && !step_scheduled_);
+    bool wants_to_run = source_ ? !source_waiting_ : has_input;
     if (wants_to_run && !outputAvailable()) {
         setActivity(TaskActivity::kBackpressured);
     } else if (wants_to_run) {

@@ -144,6 +144,9 @@ private:
 
     bool in_step_ = false;
     bool step_scheduled_ = false;
+    // Identifies the one pending step start; older ones are ignored.
+    uint64_t step_token_ = 0;
+    bool source_waiting_ = false;
     bool flush_scheduled_ = false;
     bool input_finished_ = false;
     Nanos step_started_ns_ = 0;

@@ -1,6 +1,7 @@
 // sluice-run: runs a scenario headless and prints a summary.
 
 #include "runtime/core/log.h"
+#include "sim/checkpoint_export.h"
 #include "sim/engine.h"
 
 #include <chrono>
@@ -33,6 +34,12 @@ Options:
                        60000 ms if a source is unbounded.
   --metrics-csv FILE   Write per-subtask metrics as CSV with the header
                        time_ms,task,subtask,metric,value.
+  --checkpoints-csv FILE
+                       Write one row per checkpoint and subtask: durations in
+                       milliseconds, sizes in bytes.
+  --checkpoints-json FILE
+                       Write the checkpoint history in the shape of Flink's
+                       REST response GET /jobs/:jobid/checkpoints.
   --log-level LEVEL    debug, info, warning (default) or error; logs go to
                        standard error.
   --help               Show this text.
@@ -45,6 +52,8 @@ struct Options {
     std::string scenario;
     sluice::sim::EngineOptions engine;
     std::string metrics_csv;
+    std::string checkpoints_csv;
+    std::string checkpoints_json;
 };
 
 bool parseUnsigned(const char* text, uint64_t* value) {
@@ -84,12 +93,16 @@ std::optional<int> parseArguments(int argc, char** argv, Options* options) {
             } else {
                 options->engine.until_ms = int64_t(number);
             }
-        } else if (arg == "--metrics-csv") {
+        } else if (arg == "--metrics-csv" || arg == "--checkpoints-csv" ||
+                   arg == "--checkpoints-json") {
             const char* text = value(arg.c_str());
             if (!text) {
-                return usageError("--metrics-csv needs a file name");
+                return usageError(arg + " needs a file name");
             }
-            options->metrics_csv = text;
+            std::string& target = arg == "--metrics-csv"       ? options->metrics_csv
+                                  : arg == "--checkpoints-csv" ? options->checkpoints_csv
+                                                               : options->checkpoints_json;
+            target = text;
         } else if (arg == "--log-level") {
             const char* text = value(arg.c_str());
             sluice::log::Level level;
@@ -156,19 +169,62 @@ void printSubtasks(const Engine& engine) {
     }
 }
 
-int writeMetricsCsv(const Engine& engine, const std::string& path) {
+void printCheckpoints(const Engine& engine) {
+    auto history = engine.checkpointHistory();
+    if (history.empty()) {
+        return;
+    }
+    std::printf("\n%-6s %-10s %-11s %12s %14s %14s %14s %9s\n", "id", "type", "status",
+                "duration ms", "size bytes", "full bytes", "alignment ms", "unaligned");
+    for (const auto& stats : history) {
+        std::printf("%-6lld %-10s %-11s %12.1f %14lld %14lld %14.1f %9s\n",
+                    static_cast<long long>(stats.id), stats.savepoint ? "savepoint" : "checkpoint",
+                    sluice::checkpointStatusName(stats.status),
+                    double(stats.endToEndDurationNs()) / 1e6,
+                    static_cast<long long>(stats.checkpointed_size_bytes),
+                    static_cast<long long>(stats.full_size_bytes),
+                    double(stats.maxAlignmentNs()) / 1e6, stats.unaligned ? "yes" : "no");
+        if (!stats.failure_cause.empty()) {
+            std::printf("       cause: %s\n", stats.failure_cause.c_str());
+        }
+    }
+}
+
+// Writes `what` to `path` through `write`; returns the exit status.
+template <class Write>
+int writeFile(const std::string& path, const char* what, Write&& write) {
     std::ofstream out(path, std::ios::trunc);
     if (out) {
-        engine.metrics().writeCsv(out, engine.vertexNames());
+        write(out);
     }
     if (!out) {
-        std::fprintf(stderr, "sluice-run: cannot write metrics CSV to %s: %s\n", path.c_str(),
+        std::fprintf(stderr, "sluice-run: cannot write %s to %s: %s\n", what, path.c_str(),
                      std::strerror(errno));
         return kExitUsage;
     }
-    std::printf("metrics: %zu rows written to %s\n", engine.metrics().samples().size(),
-                path.c_str());
+    std::printf("%s written to %s\n", what, path.c_str());
     return kExitOk;
+}
+
+int writeOutputs(const Engine& engine, const Options& options) {
+    int status = kExitOk;
+    if (!options.metrics_csv.empty()) {
+        status |= writeFile(options.metrics_csv, "metrics CSV", [&](std::ostream& out) {
+            engine.metrics().writeCsv(out, engine.vertexNames());
+        });
+    }
+    if (!options.checkpoints_csv.empty()) {
+        status |= writeFile(options.checkpoints_csv, "checkpoints CSV", [&](std::ostream& out) {
+            sluice::sim::writeCheckpointsCsv(out, engine.checkpointHistory(), engine.vertexNames());
+        });
+    }
+    if (!options.checkpoints_json.empty()) {
+        status |= writeFile(options.checkpoints_json, "checkpoints JSON", [&](std::ostream& out) {
+            sluice::sim::writeCheckpointsJson(out, engine.checkpointHistory(),
+                                              engine.vertexNames());
+        });
+    }
+    return status;
 }
 
 }  // namespace
@@ -206,11 +262,9 @@ int main(int argc, char** argv) {
     }
     printOperators(engine);
     printSubtasks(engine);
+    printCheckpoints(engine);
     std::printf("\n");
-    int status = kExitOk;
-    if (!options.metrics_csv.empty()) {
-        status = writeMetricsCsv(engine, options.metrics_csv);
-    }
+    int status = writeOutputs(engine, options);
     std::printf("digest: %s\n", engine.digestHex().c_str());
     if (status != kExitOk) {
         return status;

@@ -23,6 +23,42 @@ const char* runStateName(RunState state) {
     return "UNKNOWN";
 }
 
+namespace {
+
+CheckpointConfig checkpointConfigOf(const scenario::Checkpointing& c) {
+    CheckpointConfig config;
+    config.enabled = c.interval_ms() > 0;
+    switch (c.mode()) {
+        case scenario::AT_LEAST_ONCE:
+            config.mode = CheckpointingMode::kAtLeastOnce;
+            break;
+        case scenario::UNALIGNED:
+            config.mode = CheckpointingMode::kUnaligned;
+            break;
+        case scenario::ALIGNED_WITH_TIMEOUT:
+            config.mode = CheckpointingMode::kAlignedWithTimeout;
+            break;
+        default:
+            config.mode = CheckpointingMode::kExactlyOnce;
+            break;
+    }
+    config.interval_ns = Nanos(c.interval_ms()) * kNanosPerMilli;
+    config.timeout_ns = Nanos(c.timeout_ms()) * kNanosPerMilli;
+    config.min_pause_ns = Nanos(c.min_pause_ms()) * kNanosPerMilli;
+    config.max_concurrent = int(std::max<uint32_t>(1, c.max_concurrent()));
+    config.aligned_timeout_ns = Nanos(c.aligned_timeout_ms()) * kNanosPerMilli;
+    config.tolerable_failures = int(c.tolerable_failures());
+    config.retained = int(std::max<uint32_t>(1, c.retained()));
+    for (uint64_t at_ms : c.savepoint_at_ms()) {
+        config.savepoints_at_ns.push_back(Nanos(at_ms) * kNanosPerMilli);
+    }
+    config.sync_ns_per_entry = Nanos(c.sync_ns_per_entry());
+    config.upload_bits_per_second = std::max<uint64_t>(1, c.upload_mbps()) * 1'000'000;
+    return config;
+}
+
+}  // namespace
+
 // Samples metrics at each interval of simulated time.
 class Engine::MetricsTimer final : public TimerTarget {
 public:
@@ -89,8 +125,10 @@ void Engine::build(const EngineOptions& options) {
     segments_ = std::make_unique<MemorySegmentPool>(network.buffer_size_bytes);
     shuffle_ = std::make_unique<ShuffleRegistry>();
 
+    checkpoint_config_ = checkpointConfigOf(s.checkpointing());
     JobManagerConfig jm_config;
     jm_config.task_managers = task_managers;
+    jm_config.checkpointing = checkpoint_config_;
     jm_config.slots_per_task_manager = int(cluster.slots_per_task_manager());
     job_manager_ = std::make_unique<JobManager>(*sim_, *job_graph_, jm_config);
     job_manager_->setJobStatusListener([this](JobStatus status, const std::string&) {
@@ -106,6 +144,7 @@ void Engine::build(const EngineOptions& options) {
         config.index = i;
         config.slots = jm_config.slots_per_task_manager;
         config.network = network;
+        config.checkpointing = checkpoint_config_;
         task_managers_.push_back(std::make_unique<TaskManager>(
             *sim_, job_.env->streamGraph(), *job_graph_, *segments_, *shuffle_, config));
     }
@@ -218,6 +257,27 @@ std::vector<const StreamTask*> Engine::tasks() const {
                std::make_pair(b->id().vertex, b->id().subtask);
     });
     return result;
+}
+
+std::vector<CheckpointStats> Engine::checkpointHistory() const {
+    std::vector<CheckpointStats> result;
+    if (const CheckpointCoordinator* coordinator = job_manager_->checkpointCoordinator()) {
+        for (const auto& [id, stats] : coordinator->history()) {
+            result.push_back(stats);
+        }
+    }
+    return result;
+}
+
+const StreamTask* Engine::task(int vertex, int subtask) const {
+    for (const auto& tm : task_managers_) {
+        for (const auto& t : tm->tasks()) {
+            if (t->id().vertex == vertex && t->id().subtask == subtask) {
+                return t.get();
+            }
+        }
+    }
+    return nullptr;
 }
 
 std::vector<std::string> Engine::vertexNames() const {

@@ -88,6 +88,12 @@ public:
     std::vector<std::string> vertexNames() const;
     // Keyed state entries of every keyed operator of a subtask.
     std::vector<StateEntryView> keyedState(int vertex, int subtask) const;
+    // Every checkpoint and savepoint so far, by id; empty when checkpointing
+    // is off.
+    std::vector<CheckpointStats> checkpointHistory() const;
+    const CheckpointConfig& checkpointConfig() const { return checkpoint_config_; }
+    // The task of (vertex, subtask), or null.
+    const StreamTask* task(int vertex, int subtask) const;
 
 private:
     Engine() = default;
@@ -111,6 +117,7 @@ private:
     std::unique_ptr<MetricsTimer> metrics_timer_;
     MetricsRecorder metrics_;
     ExternalStore store_;
+    CheckpointConfig checkpoint_config_;
     RunState run_state_ = RunState::kRunning;
     std::atomic<bool> pause_requested_{false};
     std::vector<std::function<void(const SimEvent&)>> observers_;

@@ -4,45 +4,83 @@
 #include "sim/record.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace sluice::sim {
 
+enum class TransactionState : uint8_t { kOpen, kPreCommitted, kCommitted, kAborted };
+const char* transactionStateName(TransactionState state);
+
 // One record written by a sink.
 struct StoredRecord {
-    int sink = 0;  // index of the sink operator in the scenario
+    int sink = 0;  // index of the sink operator among the scenario's sinks
     int subtask = 0;
     Nanos written_at_ns = 0;
     TimestampMs timestamp = 0;
     Record record;
+    int64_t transaction = -1;  // -1: written outside a transaction
+};
+
+struct Transaction {
+    int64_t id = 0;
+    int sink = 0;
+    int subtask = 0;
+    int64_t attempt = 0;
+    int64_t checkpoint_id = 0;  // the epoch whose records it holds
+    Nanos opened_at_ns = 0;
+    Nanos timeout_ns = 0;
+    TransactionState state = TransactionState::kOpen;
+    std::string abort_reason;
+    std::vector<size_t> records;  // indexes into ExternalStore::records()
 };
 
 // The external system that sinks write into, owned by the simulation so it
-// survives task failures. Every write is kept in arrival order.
-//
-// TODO: transactions (pre-commit, commit, abort) for two-phase-commit sinks.
+// outlives task failures. It keeps every write with its transaction, so the
+// exactly-once checker can see what became visible and what did not.
+// Transactions left open longer than their timeout are aborted by the store
+// itself, the way Kafka aborts a producer's transaction after
+// transaction.timeout.ms; the expiry is evaluated at the next operation on
+// the transaction, which keeps it deterministic.
 class ExternalStore {
 public:
-    void write(StoredRecord record) {
-        hash_ = hashRecord(hash_, record.record);
-        records_.push_back(std::move(record));
-    }
+    // A write outside a transaction, visible at once.
+    void write(StoredRecord record);
     // Counts a record of a DISCARD sink without keeping it.
-    void discard(const Record& record) {
-        hash_ = hashRecord(hash_, record);
-        ++discarded_;
-    }
+    void discard(const Record& record);
+    // Replaces the sink's value for the record's key.
+    void upsert(StoredRecord record);
+
+    int64_t beginTransaction(int sink, int subtask, int64_t attempt, int64_t checkpoint_id,
+                             Nanos now, Nanos timeout_ns);
+    void writeInTransaction(int64_t transaction, StoredRecord record);
+    // Returns false (and leaves the transaction aborted) if it expired.
+    bool preCommit(int64_t transaction, Nanos now);
+    // Idempotent: committing a committed transaction succeeds again.
+    // Returns false if the transaction was aborted or expired.
+    bool commit(int64_t transaction, Nanos now);
+    void abort(int64_t transaction, const std::string& reason);
 
     const std::vector<StoredRecord>& records() const { return records_; }
+    const std::map<int64_t, Transaction>& transactions() const { return transactions_; }
+    // Records a reader of the store sees: non-transactional writes and writes
+    // of committed transactions, in write order; for upsert sinks, the
+    // latest value per key.
+    std::vector<StoredRecord> visibleRecords() const;
+    bool isVisible(const StoredRecord& record) const;
     uint64_t discardedCount() const { return discarded_; }
     // Order-sensitive hash of every record written or discarded.
     uint64_t hash() const { return hash_; }
 
 private:
     static uint64_t hashRecord(uint64_t seed, const Record& record);
+    void expireIfDue(Transaction& transaction, Nanos now);
 
     std::vector<StoredRecord> records_;
+    std::map<int64_t, Transaction> transactions_;
+    std::map<std::pair<int, std::string>, size_t> upserts_;  // (sink, key) -> record index
+    int64_t next_transaction_ = 1;
     uint64_t discarded_ = 0;
     uint64_t hash_ = 0;
 };

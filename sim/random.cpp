@@ -40,17 +40,15 @@ ZipfDistribution::ZipfDistribution(uint64_t n, double exponent) {
         scaled[k] = probabilities_[k] * double(n);
         (scaled[k] < 1.0 ? small : large).push_back(uint32_t(k));
     }
-    threshold_.assign(n, UINT32_MAX);
-    alias_.resize(n);
+    table_.resize(n);
     for (uint64_t k = 0; k < n; ++k) {
-        alias_[k] = uint32_t(k);
+        table_[k] = Column{UINT32_MAX, uint32_t(k)};
     }
     while (!small.empty() && !large.empty()) {
         uint32_t s = small.back();
         small.pop_back();
         uint32_t l = large.back();
-        threshold_[s] = uint32_t(scaled[s] * 4294967296.0);
-        alias_[s] = l;
+        table_[s] = Column{uint32_t(scaled[s] * 4294967296.0), l};
         scaled[l] = (scaled[l] + scaled[s]) - 1.0;
         if (scaled[l] < 1.0) {
             large.pop_back();
@@ -59,10 +57,10 @@ ZipfDistribution::ZipfDistribution(uint64_t n, double exponent) {
     }
     // Leftovers have probability 1 up to rounding: never take the alias.
     for (uint32_t k : small) {
-        threshold_[k] = UINT32_MAX;
+        table_[k].threshold = UINT32_MAX;
     }
     for (uint32_t k : large) {
-        threshold_[k] = UINT32_MAX;
+        table_[k].threshold = UINT32_MAX;
     }
 }
 

@@ -95,17 +95,22 @@ public:
     // One draw from 64 random bits: the low 32 pick a column, the high 32
     // flip the biased coin.
     uint64_t fromBits(uint64_t bits) const {
-        uint64_t column = ((bits & 0xffffffffull) * uint64_t(alias_.size())) >> 32;
+        uint64_t column = ((bits & 0xffffffffull) * uint64_t(table_.size())) >> 32;
         uint32_t coin = uint32_t(bits >> 32);
-        return coin < threshold_[column] ? column : alias_[column];
+        const Column& c = table_[column];
+        return coin < c.threshold ? column : c.alias;
     }
     // Probability of rank k, for tests.
     double probability(uint64_t k) const { return probabilities_[k]; }
-    uint64_t size() const { return alias_.size(); }
+    uint64_t size() const { return table_.size(); }
 
 private:
-    std::vector<uint32_t> threshold_;  // coin threshold scaled to 2^32
-    std::vector<uint32_t> alias_;
+    // Threshold and alias side by side, so a draw touches one cache line.
+    struct Column {
+        uint32_t threshold;  // coin threshold scaled to 2^32
+        uint32_t alias;
+    };
+    std::vector<Column> table_;
     std::vector<double> probabilities_;
 };
 

@@ -1605,6 +1605,31 @@ std::string ScenarioError::format() const {
     return out + message;
 }
 
+namespace {
+
+void applyCheckpointingDefaults(scenario::Checkpointing& c) {
+    if (c.timeout_ms() == 0) {
+        c.set_timeout_ms(600000);
+    }
+    if (c.max_concurrent() == 0) {
+        c.set_max_concurrent(1);
+    }
+    if (c.aligned_timeout_ms() == 0) {
+        c.set_aligned_timeout_ms(2000);
+    }
+    if (c.retained() == 0) {
+        c.set_retained(1);
+    }
+    if (c.sync_ns_per_entry() == 0) {
+        c.set_sync_ns_per_entry(20);
+    }
+    if (c.upload_mbps() == 0) {
+        c.set_upload_mbps(200);
+    }
+}
+
+}  // namespace
+
 void applyScenarioDefaults(scenario::Scenario& s) {
     auto* cluster = s.mutable_cluster();
     if (cluster->task_managers() == 0) {
@@ -1692,6 +1717,16 @@ void applyScenarioDefaults(scenario::Scenario& s) {
                     op.mutable_flat_map()->set_copies(2);
                 }
                 break;
+            case Operator::kSink: {
+                auto* sink = op.mutable_sink();
+                if (sink->transaction_timeout_ms() == 0) {
+                    sink->set_transaction_timeout_ms(900000);
+                }
+                if (sink->write_latency_ms() == 0) {
+                    sink->set_write_latency_ms(5);
+                }
+                break;
+            }
             default:
                 break;
         }
@@ -1709,6 +1744,7 @@ void applyScenarioDefaults(scenario::Scenario& s) {
                                                              : scenario::REBALANCE);
         }
     }
+    applyCheckpointingDefaults(*s.mutable_checkpointing());
     if (cluster->slots_per_task_manager() == 0) {
         cluster->set_slots_per_task_manager((widest + cluster->task_managers() - 1) /
                                             cluster->task_managers());

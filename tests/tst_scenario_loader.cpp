@@ -157,7 +157,7 @@ sluice::scenario::CsvSource csvSource(const QString& path, const std::string& ti
 class TstScenarioLoader : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void initTestCase() {
         // Messages contain the path as given, so relative paths keep them the
         // same on every machine.

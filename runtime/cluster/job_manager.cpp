@@ -84,38 +84,96 @@ void JobManager::onControlMessage(const control::Envelope& message) {
         case control::Envelope::kHeartbeat:
             last_heartbeat_.at(size_t(message.heartbeat().task_manager())) = env_.now();
             break;
-        case control::Envelope::kTaskExecutionState: {
-            const auto& update = message.task_execution_state();
-            ExecutionState state;
-            if (!parseExecutionState(update.state(), &state)) {
-                log::error("jobmanager", "task.state_unknown", {{"state", update.state()}});
-                break;
+        case control::Envelope::kTaskExecutionState:
+            onTaskState(message.task_execution_state());
+            break;
+        case control::Envelope::kAcknowledgeCheckpoint:
+            if (coordinator_) {
+                coordinator_->onAcknowledge(message.acknowledge_checkpoint());
             }
-            task_states_[{update.vertex(), update.subtask()}] = state;
-            if (task_listener_) {
-                task_listener_(update.vertex(), update.subtask(), state, update.cause());
+            break;
+        case control::Envelope::kDeclineCheckpoint:
+            if (coordinator_) {
+                coordinator_->onDecline(message.decline_checkpoint());
             }
-            if (state == ExecutionState::kDeploying && ++deployed_ == total_tasks_) {
+            break;
+        default:
+            break;
+    }
+}
+
+void JobManager::onTaskState(const control::TaskExecutionState& update) {
+    ExecutionState state;
+    if (!parseExecutionState(update.state(), &state)) {
+        log::error("jobmanager", "task.state_unknown", {{"state", update.state()}});
+        return;
+    }
+    task_states_[{update.vertex(), update.subtask()}] = state;
+    if (task_listener_) {
+        task_listener_(update.vertex(), update.subtask(), state, update.cause());
+    }
+    switch (state) {
+        case ExecutionState::kDeploying:
+            if (++deployed_ == total_tasks_) {
                 control::Envelope start;
                 start.mutable_start_tasks()->set_attempt(0);
                 for (int tm = 0; tm < config_.task_managers; ++tm) {
                     send(tm, start);
                 }
-            } else if (state == ExecutionState::kFinished && ++finished_ == total_tasks_) {
+            }
+            break;
+        case ExecutionState::kRunning:
+            if (++running_ == total_tasks_) {
+                startCheckpointing();
+            }
+            break;
+        case ExecutionState::kFinished:
+            if (coordinator_) {
+                coordinator_->onTaskFinished(update.vertex(), update.subtask());
+            }
+            if (++finished_ == total_tasks_) {
+                if (coordinator_) {
+                    coordinator_->stop();
+                }
                 setStatus(JobStatus::kFinished);
-            } else if (state == ExecutionState::kFailed && status_ == JobStatus::kRunning) {
+            }
+            break;
+        case ExecutionState::kFailed:
+            if (status_ == JobStatus::kRunning) {
                 // TODO: restart strategies and failover; until then a task
                 // failure fails the job.
-                std::string task = job_.vertex(update.vertex()).name + " (" +
-                                   std::to_string(update.subtask() + 1) + "/" +
-                                   std::to_string(job_.vertex(update.vertex()).parallelism) + ")";
+                const JobVertex& vertex = job_.vertex(update.vertex());
+                std::string task = vertex.name + " (" + std::to_string(update.subtask() + 1) + "/" +
+                                   std::to_string(vertex.parallelism) + ")";
                 setStatus(JobStatus::kFailed, "task " + task + " failed: " + update.cause());
             }
             break;
-        }
         default:
             break;
     }
+}
+
+void JobManager::startCheckpointing() {
+    if (!config_.checkpointing.enabled && config_.checkpointing.savepoints_at_ns.empty()) {
+        return;
+    }
+    CheckpointCoordinator::Callbacks callbacks = checkpoint_callbacks_;
+    callbacks.send_to_task = [this](int vertex, int subtask, const control::Envelope& message) {
+        send(taskManagerOf(vertex, subtask), message);
+    };
+    callbacks.is_running = [this](int vertex, int subtask) {
+        auto it = task_states_.find({vertex, subtask});
+        return it != task_states_.end() && it->second == ExecutionState::kRunning;
+    };
+    callbacks.fail_job = [this](const std::string& cause) {
+        if (coordinator_) {
+            coordinator_->stop();
+        }
+        setStatus(JobStatus::kFailed, cause);
+    };
+    coordinator_ = std::make_unique<CheckpointCoordinator>(env_, job_, config_.checkpointing,
+                                                           std::move(callbacks));
+    coordinator_->start();
 }
 
 void JobManager::deploy() {

@@ -1,11 +1,13 @@
 #pragma once
 
+#include "runtime/checkpoint/checkpoint_coordinator.h"
 #include "runtime/core/environment.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/task/task_metrics.h"
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,7 +15,8 @@ namespace sluice {
 
 namespace control {
 class Envelope;
-}
+class TaskExecutionState;
+}  // namespace control
 
 // Job status with Flink's JobStatus names.
 enum class JobStatus : uint8_t { kCreated, kRunning, kFinished, kFailed };
@@ -22,6 +25,7 @@ const char* jobStatusName(JobStatus status);
 struct JobManagerConfig {
     int task_managers = 1;
     int slots_per_task_manager = 1;
+    CheckpointConfig checkpointing;
 };
 
 // Schedules the job onto the TaskManagers and tracks task states. Subtask
@@ -50,7 +54,15 @@ public:
 
     void onControlMessage(const control::Envelope& message) override;
 
+    // Null until every task runs.
+    CheckpointCoordinator* checkpointCoordinator() { return coordinator_.get(); }
+    const CheckpointCoordinator* checkpointCoordinator() const { return coordinator_.get(); }
+    // Callbacks the coordinator reports through; set before the job runs.
+    CheckpointCoordinator::Callbacks& checkpointCallbacks() { return checkpoint_callbacks_; }
+
 private:
+    void startCheckpointing();
+    void onTaskState(const control::TaskExecutionState& update);
     void deploy();
     void setStatus(JobStatus status, const std::string& cause = {});
     void send(int task_manager, const control::Envelope& message);
@@ -64,7 +76,10 @@ private:
     std::vector<Nanos> last_heartbeat_;
     std::map<std::pair<int, int>, ExecutionState> task_states_;
     int deployed_ = 0;
+    int running_ = 0;
     int finished_ = 0;
+    std::unique_ptr<CheckpointCoordinator> coordinator_;
+    CheckpointCoordinator::Callbacks checkpoint_callbacks_;
     int total_tasks_ = 0;
     JobStatusListener job_listener_;
     TaskStateListener task_listener_;

@@ -53,9 +53,40 @@ void TaskManager::onControlMessage(const control::Envelope& message) {
         case control::Envelope::kStartTasks:
             startTasks();
             break;
+        case control::Envelope::kTriggerCheckpoint: {
+            const auto& trigger = message.trigger_checkpoint();
+            if (StreamTask* task = findTask(trigger.vertex(), trigger.subtask())) {
+                task->triggerCheckpoint(trigger.checkpoint_id(), trigger.timestamp_ns(),
+                                        trigger.savepoint());
+            }
+            break;
+        }
+        case control::Envelope::kNotifyCheckpointComplete: {
+            const auto& notify = message.notify_checkpoint_complete();
+            if (StreamTask* task = findTask(notify.vertex(), notify.subtask())) {
+                task->notifyCheckpointComplete(notify.checkpoint_id());
+            }
+            break;
+        }
+        case control::Envelope::kNotifyCheckpointAborted: {
+            const auto& notify = message.notify_checkpoint_aborted();
+            if (StreamTask* task = findTask(notify.vertex(), notify.subtask())) {
+                task->notifyCheckpointAborted(notify.checkpoint_id());
+            }
+            break;
+        }
         default:
             break;
     }
+}
+
+StreamTask* TaskManager::findTask(int vertex, int subtask) {
+    for (auto& task : tasks_) {
+        if (task->id().vertex == vertex && task->id().subtask == subtask) {
+            return task.get();
+        }
+    }
+    return nullptr;
 }
 
 void TaskManager::deployTask(int vertex, int subtask) {
@@ -65,6 +96,7 @@ void TaskManager::deployTask(int vertex, int subtask) {
     spec.id = {vertex, subtask};
     spec.node = node();
     spec.network = config_.network;
+    spec.checkpointing = config_.checkpointing;
     auto task = std::make_unique<StreamTask>(env_, segments_, spec);
     task->setStateListener([this](StreamTask& t, ExecutionState state, const std::string& cause) {
         reportState(t, state, cause);

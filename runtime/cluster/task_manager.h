@@ -19,6 +19,7 @@ struct TaskManagerConfig {
     int slots = 1;
     Nanos heartbeat_interval_ns = kNanosPerSecond;
     NetworkConfig network;
+    CheckpointConfig checkpointing;
 };
 
 // Runs the tasks deployed to it. Registers with the JobManager, sends
@@ -52,6 +53,7 @@ private:
     void deployTask(int vertex, int subtask);
     void startTasks();
     void reportState(StreamTask& task, ExecutionState state, const std::string& cause);
+    StreamTask* findTask(int vertex, int subtask);
 
     Environment& env_;
     const StreamGraph& stream_graph_;

@@ -1,7 +1,10 @@
 #pragma once
 
+#include "runtime/core/types.h"
+
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace sluice {
@@ -22,6 +25,10 @@ enum class ElementTag : uint8_t {
     kWatermarkStatus = 2  // uint8: 1 idle, 0 active
 };
 
+// Flags of checkpoint barriers.
+constexpr uint64_t kBarrierPriority = 1;   // unaligned: overtakes queued buffers
+constexpr uint64_t kBarrierSavepoint = 2;  // the checkpoint is a savepoint
+
 // One network buffer. Move-only: the memory segment travels with the buffer
 // from producer to consumer and returns to its MemorySegmentPool when the
 // consumer releases it.
@@ -33,11 +40,25 @@ struct NetworkBuffer {
     // Position in its channel, starting at 0; lets tests and the GUI check
     // order and name persisted buffers.
     int64_t sequence = 0;
-    // Payload of event buffers, such as a checkpoint id.
+    // Payload of event buffers: for a checkpoint barrier, the checkpoint id,
+    // its trigger time and kBarrier* flags.
     int64_t event_value = 0;
     uint64_t event_flags = 0;
+    Nanos event_time_ns = 0;
 
     bool isEvent() const { return kind != BufferKind::kData; }
+    bool isPriorityEvent() const {
+        return kind == BufferKind::kCheckpointBarrier && (event_flags & kBarrierPriority);
+    }
+};
+
+// A data buffer copied into a checkpoint as channel state.
+struct PersistedBuffer {
+    bool input = true;    // an input channel, or else a result subpartition
+    int gate_or_partition = 0;
+    int channel = 0;      // input channel or subpartition index
+    int64_t sequence = 0;
+    std::string data;
 };
 
 // Free list of equally sized memory segments, so buffers are not allocated

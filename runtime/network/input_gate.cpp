@@ -71,7 +71,18 @@ void InputGate::onArrival(int index) {
     ++channel.buffers_received;
     channel.next_expected_sequence = buffer.sequence + 1;
     bool is_data = !buffer.isEvent();
-    channel.received.push_back(std::move(buffer));
+    if (buffer.isPriorityEvent()) {
+        // An unaligned barrier overtakes everything received before it.
+        channel.received.push_front(std::move(buffer));
+        if (data_listener_) {
+            data_listener_();
+        }
+    } else {
+        if (is_data && arrival_observer_) {
+            arrival_observer_(index, buffer);
+        }
+        channel.received.push_back(std::move(buffer));
+    }
     if (is_data) {
         ++channel.buffers_holding_data;
         channel.last_backlog = backlog;
@@ -121,12 +132,22 @@ int InputGate::nextAvailableChannel() {
     return -1;
 }
 
+int InputGate::priorityChannel() const {
+    for (int i = 0; i < channelCount(); ++i) {
+        const Channel& channel = channels_[size_t(i)];
+        if (!channel.received.empty() && channel.received.front().isPriorityEvent()) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 NetworkBuffer InputGate::take(int index) {
     Channel& channel = channels_[index];
     NetworkBuffer buffer = std::move(channel.received.front());
     channel.received.pop_front();
     // Round robin between channels: a channel with more data goes to the back.
-    available_.pop_front();
+    available_.erase(std::remove(available_.begin(), available_.end(), index), available_.end());
     in_available_[index] = false;
     if (!channel.received.empty() && !channel.blocked) {
         in_available_[index] = true;

@@ -50,6 +50,11 @@ public:
     void announceInitialCredit();
 
     void setDataListener(std::function<void()> listener) { data_listener_ = std::move(listener); }
+    // Called for every data buffer when it arrives, before the task sees it;
+    // unaligned checkpoints use it to record in-flight data.
+    void setArrivalObserver(std::function<void(int channel, const NetworkBuffer&)> observer) {
+        arrival_observer_ = std::move(observer);
+    }
 
     int channelCount() const { return int(channels_.size()); }
     Channel& channel(int index) { return channels_[index]; }
@@ -64,6 +69,9 @@ public:
     int nextAvailableChannel();
     // Removes the front buffer of `channel` for processing.
     NetworkBuffer take(int channel);
+    // A channel whose next buffer is a priority (unaligned) barrier, or -1.
+    // Such a barrier is processed before any other input, blocked or not.
+    int priorityChannel() const;
     // Returns a processed data buffer's memory and grants a credit (or
     // returns a floating buffer to the gate).
     void release(int channel, MemorySegmentPool& segments, NetworkBuffer buffer);
@@ -98,6 +106,7 @@ private:
     int floating_free_;
     std::deque<int> floating_waiters_;
     std::function<void()> data_listener_;
+    std::function<void(int, const NetworkBuffer&)> arrival_observer_;
 };
 
 }  // namespace sluice

@@ -2,6 +2,8 @@
 
 #include "runtime/network/input_gate.h"
 
+#include <algorithm>
+
 namespace sluice {
 
 ResultPartition::ResultPartition(Environment& env, MemorySegmentPool& segments,
@@ -79,6 +81,79 @@ void ResultPartition::broadcastEvent(BufferKind kind, int64_t value, uint64_t fl
             trySend(i);
         }
     }
+}
+
+int64_t ResultPartition::broadcastBarrier(int64_t id, Nanos trigger_ns, uint64_t flags,
+                                          std::vector<PersistedBuffer>* persisted) {
+    int64_t persisted_bytes = 0;
+    for (int i = 0; i < subpartitionCount(); ++i) {
+        Subpartition& sub = subpartitions_[size_t(i)];
+        finishCurrent(sub);
+        NetworkBuffer barrier;
+        barrier.kind = BufferKind::kCheckpointBarrier;
+        barrier.event_value = id;
+        barrier.event_flags = flags;
+        barrier.event_time_ns = trigger_ns;
+        barrier.sequence = sub.next_sequence++;
+        if (flags & kBarrierPriority) {
+            for (const NetworkBuffer& queued : sub.queue) {
+                if (queued.isEvent()) {
+                    continue;
+                }
+                persisted_bytes += queued.size_bytes;
+                if (persisted) {
+                    persisted->push_back(PersistedBuffer{
+                        false, index_, i, queued.sequence,
+                        std::string(reinterpret_cast<const char*>(queued.memory.get()),
+                                    queued.size_bytes)});
+                }
+            }
+            sub.queue.push_front(std::move(barrier));
+        } else {
+            sub.queue.push_back(std::move(barrier));
+        }
+    }
+    if (!in_step_) {
+        for (int i = 0; i < subpartitionCount(); ++i) {
+            trySend(i);
+        }
+    }
+    return persisted_bytes;
+}
+
+int64_t ResultPartition::prioritizeBarrier(int64_t id, std::vector<PersistedBuffer>* persisted) {
+    int64_t persisted_bytes = 0;
+    bool found = false;
+    for (int i = 0; i < subpartitionCount(); ++i) {
+        Subpartition& sub = subpartitions_[size_t(i)];
+        auto it = std::find_if(sub.queue.begin(), sub.queue.end(), [id](const NetworkBuffer& b) {
+            return b.kind == BufferKind::kCheckpointBarrier && b.event_value == id;
+        });
+        if (it == sub.queue.end()) {
+            continue;
+        }
+        found = true;
+        for (auto ahead = sub.queue.begin(); ahead != it; ++ahead) {
+            if (ahead->isEvent()) {
+                continue;
+            }
+            persisted_bytes += ahead->size_bytes;
+            if (persisted) {
+                persisted->push_back(PersistedBuffer{
+                    false, index_, i, ahead->sequence,
+                    std::string(reinterpret_cast<const char*>(ahead->memory.get()),
+                                ahead->size_bytes)});
+            }
+        }
+        NetworkBuffer barrier = std::move(*it);
+        sub.queue.erase(it);
+        barrier.event_flags |= kBarrierPriority;
+        sub.queue.push_front(std::move(barrier));
+        if (!in_step_) {
+            trySend(i);
+        }
+    }
+    return found ? persisted_bytes : -1;
 }
 
 void ResultPartition::endStep() {

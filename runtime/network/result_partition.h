@@ -72,6 +72,19 @@ public:
     void flushAll();
     // Queues an event buffer behind the data of every subpartition.
     void broadcastEvent(BufferKind kind, int64_t value, uint64_t flags);
+    // Queues checkpoint barrier `id` on every subpartition. With
+    // kBarrierPriority it goes in front of the queued buffers, which are
+    // appended to `persisted` as channel state, and is sent at once. Returns
+    // the persisted bytes.
+    int64_t broadcastBarrier(int64_t id, Nanos trigger_ns, uint64_t flags,
+                             std::vector<PersistedBuffer>* persisted);
+    // Moves barrier `id` in front of the buffers still queued before it and
+    // sends it, persisting those buffers: an aligned barrier that waited
+    // longer than the aligned checkpoint timeout becomes unaligned. Returns
+    // the persisted bytes, or -1 if the barrier was already sent everywhere.
+    int64_t prioritizeBarrier(int64_t id, std::vector<PersistedBuffer>* persisted);
+    // Index of this partition in its task, used to label persisted buffers.
+    void setIndex(int index) { index_ = index; }
 
     // While a task step runs, finished buffers are held back and sent only
     // when the step ends, because the step's output exists only at its end.
@@ -105,6 +118,7 @@ private:
     int pool_size_;
     int buffers_in_use_ = 0;
     bool in_step_ = false;
+    int index_ = 0;
     std::function<void()> availability_listener_;
 };
 

@@ -59,6 +59,10 @@ public:
     virtual void invoke(const T& value, TimestampMs timestamp) = 0;
     // The input ended; flush anything buffered.
     virtual void finish() {}
+    // Checkpoint hooks; see StreamOperatorBase::snapshotState.
+    virtual Nanos snapshotState(int64_t checkpoint_id) { return 0; }
+    virtual void notifyCheckpointComplete(int64_t checkpoint_id) {}
+    virtual void notifyCheckpointAborted(int64_t checkpoint_id) {}
 };
 
 template <class T>
@@ -72,6 +76,15 @@ public:
     void processWatermark(TimestampMs) override {}
     void processWatermarkStatus(bool) override {}
     void finish() override { sink_->finish(); }
+    Nanos snapshotState(int64_t checkpoint_id) override {
+        return sink_->snapshotState(checkpoint_id);
+    }
+    void notifyCheckpointComplete(int64_t checkpoint_id) override {
+        sink_->notifyCheckpointComplete(checkpoint_id);
+    }
+    void notifyCheckpointAborted(int64_t checkpoint_id) override {
+        sink_->notifyCheckpointAborted(checkpoint_id);
+    }
     SinkFunction<T>& function() { return *sink_; }
 
 private:

@@ -23,7 +23,8 @@ class KeyedOperatorBase : public AbstractStreamOperator<IN, OUT> {
 public:
     using KeySelector = std::function<K(const IN&)>;
 
-    KeyedOperatorBase(KeySelector key_selector, std::shared_ptr<const TypeSerializer<K>> key_serializer)
+    KeyedOperatorBase(KeySelector key_selector,
+                      std::shared_ptr<const TypeSerializer<K>> key_serializer)
         : key_selector_(std::move(key_selector)), key_serializer_(std::move(key_serializer)) {}
 
     bool isKeyed() const override { return true; }
@@ -72,14 +73,15 @@ protected:
         key_bytes_.clear();
         std::string& bytes = key_bytes_;
         serializeKey(current_key_, bytes);
-        int key_group = keyGroupForKey(bytes, this->context().max_parallelism);
+        uint32_t key_hash = murmur3_32(bytes);
+        int key_group = int(key_hash % uint32_t(this->context().max_parallelism));
         if (!this->context().key_group_range.contains(key_group)) {
             throw std::logic_error("operator '" + this->context().operator_name + "' subtask " +
                                    std::to_string(this->context().subtask_index) +
                                    " received a key of key group " + std::to_string(key_group) +
                                    " outside its range");
         }
-        backend_->setCurrentKey(bytes, key_group);
+        backend_->setCurrentKey(bytes, key_group, key_hash);
     }
 
     const K& currentKey() const { return current_key_; }

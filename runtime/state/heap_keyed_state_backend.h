@@ -1,7 +1,9 @@
 #pragma once
 
 #include "runtime/serialization/type_serializer.h"
+#include "runtime/state/flat_key_map.h"
 #include "runtime/state/keyed_state_backend.h"
+#include "runtime/state/state_snapshot_format.h"
 
 #include <algorithm>
 #include <map>
@@ -11,15 +13,33 @@
 namespace sluice {
 
 // Keyed state in memory: one hash map per key group, from serialized key to
-// value. Snapshots are full copies.
+// value. Snapshots are full copies: one file per snapshot and subtask,
+// <chk-<id> or savepoint-<id>>/<owner>/keyed-state.heap, exclusive to that
+// checkpoint (see state_format::encodeHeapSnapshot for the layout).
 class HeapKeyedStateBackend final : public KeyedStateBackend {
 public:
     using KeyedStateBackend::KeyedStateBackend;
 
+    const char* backendName() const override { return "heap"; }
+    checkpoint::KeyedStateHandle snapshot(int64_t checkpoint_id, CheckpointStorage& storage,
+                                          SharedStateRegistry* registry, bool incremental,
+                                          bool savepoint, const std::string& owner) override;
+    void restore(const std::vector<checkpoint::KeyedStateHandle>& handles,
+                 const CheckpointStorage& storage) override;
+
 protected:
-    std::unique_ptr<InternalKvState> create(const StateDescriptorBase& descriptor) override {
-        return descriptor.createHeap(*this);
-    }
+    std::unique_ptr<InternalKvState> create(const StateDescriptorBase& descriptor) override;
+
+private:
+    // Restored entries of states not registered yet; a state takes its
+    // entries when it is created.
+    struct PendingEntry {
+        int key_group;
+        std::string key;
+        std::string user_key;
+        std::string value;
+    };
+    std::map<std::string, std::vector<PendingEntry>> pending_;
 };
 
 // Storage of one heap state: a value of type S per key, per key group. The
@@ -39,9 +59,8 @@ public:
         if (cached_version_ == backend_.keyVersion() && cached_valid_) {
             return cached_;
         }
-        auto& group = groups_[size_t(backend_.currentKeyGroupIndex())];
-        auto it = group.find(backend_.currentKey());
-        cached_ = it == group.end() ? nullptr : &it->second;
+        cached_ = groups_[size_t(backend_.currentKeyGroupIndex())].find(backend_.currentKey(),
+                                                                        backend_.currentKeyHash());
         cached_version_ = backend_.keyVersion();
         cached_valid_ = true;
         return cached_;
@@ -50,16 +69,25 @@ public:
     Entry& findOrInsert() {
         Entry* entry = find();
         if (!entry) {
-            auto& group = groups_[size_t(backend_.currentKeyGroupIndex())];
-            entry = &group[backend_.currentKey()];
+            entry = &groups_[size_t(backend_.currentKeyGroupIndex())].findOrInsert(
+                backend_.currentKey(), backend_.currentKeyHash());
             cached_ = entry;
         }
         entry->last_update_ns = backend_.now();
         return *entry;
     }
 
+    // The entry of `key` in `key_group` (inside the range), inserted if
+    // absent; for restoring snapshots.
+    Entry& insertRaw(int key_group, std::string_view key) {
+        cached_valid_ = false;
+        return groups_[size_t(key_group - backend_.keyGroupRange().first)].findOrInsert(
+            key, murmur3_32(key));
+    }
+
     void erase() {
-        groups_[size_t(backend_.currentKeyGroupIndex())].erase(backend_.currentKey());
+        groups_[size_t(backend_.currentKeyGroupIndex())].erase(backend_.currentKey(),
+                                                               backend_.currentKeyHash());
         cached_valid_ = false;
     }
 
@@ -69,15 +97,15 @@ public:
     void forEachSorted(Fn&& fn) const {
         int first = backend_.keyGroupRange().first;
         for (size_t g = 0; g < groups_.size(); ++g) {
-            std::vector<const typename Map::value_type*> sorted;
+            std::vector<std::pair<const std::string*, const Entry*>> sorted;
             sorted.reserve(groups_[g].size());
-            for (const auto& item : groups_[g]) {
-                sorted.push_back(&item);
-            }
+            groups_[g].forEach([&](const std::string& key, const Entry& entry) {
+                sorted.emplace_back(&key, &entry);
+            });
             std::sort(sorted.begin(), sorted.end(),
-                      [](auto* a, auto* b) { return a->first < b->first; });
-            for (const auto* item : sorted) {
-                fn(first + int(g), item->first, item->second);
+                      [](const auto& a, const auto& b) { return *a.first < *b.first; });
+            for (const auto& [key, entry] : sorted) {
+                fn(first + int(g), *key, *entry);
             }
         }
     }
@@ -94,7 +122,7 @@ public:
     const KeyedStateBackend& backend() const { return backend_; }
 
 private:
-    using Map = std::unordered_map<std::string, Entry>;
+    using Map = FlatKeyMap<Entry>;
     KeyedStateBackend& backend_;
     std::vector<Map> groups_;
     Entry* cached_ = nullptr;
@@ -125,8 +153,30 @@ public:
         });
     }
 
+    void snapshotEntries(const RawEntryVisitor& visit) const override {
+        std::string value;
+        table_.forEachSorted([&](int key_group, const std::string& key, const auto& entry) {
+            serializeEntry(key_group, key, entry.value, value, visit);
+        });
+    }
+
+    void restoreEntry(int key_group, std::string_view key, std::string_view user_key,
+                      std::string_view value) override {
+        auto& entry = table_.insertRaw(key_group, key);
+        if (!deserializeInto(entry.value, user_key, value)) {
+            throw StateRestoreError("state '" + name_ + "' cannot decode a restored entry of key group " +
+                                    std::to_string(key_group));
+        }
+    }
+
 protected:
     virtual std::string display(const S& value) const = 0;
+    // Emits the raw entries of one key (several for map states).
+    virtual void serializeEntry(int key_group, const std::string& key, const S& value,
+                                std::string& scratch, const RawEntryVisitor& visit) const = 0;
+    // Merges one raw entry into `value`; false on malformed bytes.
+    virtual bool deserializeInto(S& value, std::string_view user_key,
+                                 std::string_view bytes) const = 0;
 
     HeapStateTable<S> table_;
 
@@ -152,8 +202,22 @@ public:
     // the current key, inserted as V{} if absent.
     V& valueRef() { return this->table_.findOrInsert().value; }
 
+    const char* kind() const override { return "value"; }
+
 protected:
-    std::string display(const V& value) const override { return serializer_->toDisplayString(value); }
+    std::string display(const V& value) const override {
+        return serializer_->toDisplayString(value);
+    }
+    void serializeEntry(int key_group, const std::string& key, const V& value, std::string& scratch,
+                        const RawEntryVisitor& visit) const override {
+        scratch.clear();
+        state_format::appendSerialized(*serializer_, value, scratch);
+        visit(key_group, key, {}, scratch);
+    }
+    bool deserializeInto(V& value, std::string_view, std::string_view bytes) const override {
+        ByteReader in(bytes);
+        return state_format::readSerialized(*serializer_, in, value);
+    }
 
 private:
     std::shared_ptr<const TypeSerializer<V>> serializer_;
@@ -181,7 +245,19 @@ public:
     }
     void clear() override { this->table_.erase(); }
 
+    const char* kind() const override { return "list"; }
+
 protected:
+    void serializeEntry(int key_group, const std::string& key, const std::vector<V>& values,
+                        std::string& scratch, const RawEntryVisitor& visit) const override {
+        scratch.clear();
+        state_format::appendList(*serializer_, values, scratch);
+        visit(key_group, key, {}, scratch);
+    }
+    bool deserializeInto(std::vector<V>& values, std::string_view,
+                         std::string_view bytes) const override {
+        return state_format::readList(*serializer_, bytes, values);
+    }
     std::string display(const std::vector<V>& values) const override {
         std::string out = "[";
         for (size_t i = 0; i < values.size(); ++i) {
@@ -239,7 +315,34 @@ public:
     bool isEmpty() override { return this->table_.find() == nullptr; }
     void clear() override { this->table_.erase(); }
 
+    const char* kind() const override { return "map"; }
+
 protected:
+    void serializeEntry(int key_group, const std::string& key, const std::map<UK, UV>& map,
+                        std::string& scratch, const RawEntryVisitor& visit) const override {
+        std::string user_key;
+        for (const auto& [uk, uv] : map) {
+            user_key.clear();
+            state_format::appendSerialized(*key_serializer_, uk, user_key);
+            scratch.clear();
+            state_format::appendSerialized(*value_serializer_, uv, scratch);
+            visit(key_group, key, user_key, scratch);
+        }
+    }
+    bool deserializeInto(std::map<UK, UV>& map, std::string_view user_key,
+                         std::string_view bytes) const override {
+        UK uk{};
+        UV uv{};
+        ByteReader key_in(user_key);
+        ByteReader value_in(bytes);
+        if (!state_format::readSerialized(*key_serializer_, key_in, uk) ||
+            !state_format::readSerialized(*value_serializer_, value_in, uv)) {
+            return false;
+        }
+        map[std::move(uk)] = std::move(uv);
+        return true;
+    }
+
     std::string display(const std::map<UK, UV>& map) const override {
         std::string out = "{";
         bool first = true;
@@ -282,8 +385,22 @@ public:
     }
     void clear() override { this->table_.erase(); }
 
+    const char* kind() const override { return "reducing"; }
+
 protected:
-    std::string display(const V& value) const override { return serializer_->toDisplayString(value); }
+    std::string display(const V& value) const override {
+        return serializer_->toDisplayString(value);
+    }
+    void serializeEntry(int key_group, const std::string& key, const V& value, std::string& scratch,
+                        const RawEntryVisitor& visit) const override {
+        scratch.clear();
+        state_format::appendSerialized(*serializer_, value, scratch);
+        visit(key_group, key, {}, scratch);
+    }
+    bool deserializeInto(V& value, std::string_view, std::string_view bytes) const override {
+        ByteReader in(bytes);
+        return state_format::readSerialized(*serializer_, in, value);
+    }
 
 private:
     std::shared_ptr<const TypeSerializer<V>> serializer_;

@@ -62,7 +62,7 @@ public:
 struct StateEntryView {
     std::string state_name;
     int key_group = 0;
-    std::string key;  // display form
+    std::string key;    // display form
     std::string value;  // display form
     Nanos last_update_ns = 0;
 };

@@ -11,3 +11,15 @@ InternalKvState& KeyedStateBackend::getOrCreate(const StateDescriptorBase& descr
 }
 
 }  // namespace sluice
+
+namespace sluice {
+
+void InternalKvState::snapshotEntries(const RawEntryVisitor&) const {
+    throw std::logic_error("state '" + name() + "' is snapshotted by its backend, not per entry");
+}
+
+void InternalKvState::restoreEntry(int, std::string_view, std::string_view, std::string_view) {
+    throw std::logic_error("state '" + name() + "' is restored by its backend, not per entry");
+}
+
+}  // namespace sluice

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "runtime/state/heap_keyed_state_backend.h"
+#include "runtime/state/rocksdb_keyed_state_backend.h"
 
 #include <stdexcept>
 
@@ -9,12 +10,15 @@ namespace sluice {
 template <class V>
 class ValueStateDescriptor final : public StateDescriptorBase {
 public:
-    explicit ValueStateDescriptor(std::string name,
-                                  std::shared_ptr<const TypeSerializer<V>> serializer = serializerFor<V>())
+    explicit ValueStateDescriptor(
+        std::string name, std::shared_ptr<const TypeSerializer<V>> serializer = serializerFor<V>())
         : StateDescriptorBase(std::move(name)), serializer_(std::move(serializer)) {}
 
     std::unique_ptr<InternalKvState> createHeap(HeapKeyedStateBackend& backend) const override {
         return std::make_unique<HeapValueState<V>>(backend, name(), serializer_);
+    }
+    std::unique_ptr<InternalKvState> createRocksDb(RocksDbKeyedStateBackend& backend) const override {
+        return std::make_unique<RocksDbValueState<V>>(backend, name(), serializer_);
     }
 
 private:
@@ -24,12 +28,15 @@ private:
 template <class V>
 class ListStateDescriptor final : public StateDescriptorBase {
 public:
-    explicit ListStateDescriptor(std::string name,
-                                 std::shared_ptr<const TypeSerializer<V>> serializer = serializerFor<V>())
+    explicit ListStateDescriptor(
+        std::string name, std::shared_ptr<const TypeSerializer<V>> serializer = serializerFor<V>())
         : StateDescriptorBase(std::move(name)), serializer_(std::move(serializer)) {}
 
     std::unique_ptr<InternalKvState> createHeap(HeapKeyedStateBackend& backend) const override {
         return std::make_unique<HeapListState<V>>(backend, name(), serializer_);
+    }
+    std::unique_ptr<InternalKvState> createRocksDb(RocksDbKeyedStateBackend& backend) const override {
+        return std::make_unique<RocksDbListState<V>>(backend, name(), serializer_);
     }
 
 private:
@@ -39,13 +46,18 @@ private:
 template <class UK, class UV>
 class MapStateDescriptor final : public StateDescriptorBase {
 public:
-    explicit MapStateDescriptor(std::string name,
-                                std::shared_ptr<const TypeSerializer<UK>> keys = serializerFor<UK>(),
-                                std::shared_ptr<const TypeSerializer<UV>> values = serializerFor<UV>())
-        : StateDescriptorBase(std::move(name)), keys_(std::move(keys)), values_(std::move(values)) {}
+    explicit MapStateDescriptor(
+        std::string name, std::shared_ptr<const TypeSerializer<UK>> keys = serializerFor<UK>(),
+        std::shared_ptr<const TypeSerializer<UV>> values = serializerFor<UV>())
+        : StateDescriptorBase(std::move(name)),
+          keys_(std::move(keys)),
+          values_(std::move(values)) {}
 
     std::unique_ptr<InternalKvState> createHeap(HeapKeyedStateBackend& backend) const override {
         return std::make_unique<HeapMapState<UK, UV>>(backend, name(), keys_, values_);
+    }
+    std::unique_ptr<InternalKvState> createRocksDb(RocksDbKeyedStateBackend& backend) const override {
+        return std::make_unique<RocksDbMapState<UK, UV>>(backend, name(), keys_, values_);
     }
 
 private:
@@ -58,14 +70,18 @@ class ReducingStateDescriptor final : public StateDescriptorBase {
 public:
     using ReduceFunction = std::function<V(const V&, const V&)>;
 
-    ReducingStateDescriptor(std::string name, ReduceFunction reduce,
-                            std::shared_ptr<const TypeSerializer<V>> serializer = serializerFor<V>())
+    ReducingStateDescriptor(
+        std::string name, ReduceFunction reduce,
+        std::shared_ptr<const TypeSerializer<V>> serializer = serializerFor<V>())
         : StateDescriptorBase(std::move(name)),
           reduce_(std::move(reduce)),
           serializer_(std::move(serializer)) {}
 
     std::unique_ptr<InternalKvState> createHeap(HeapKeyedStateBackend& backend) const override {
         return std::make_unique<HeapReducingState<V>>(backend, name(), serializer_, reduce_);
+    }
+    std::unique_ptr<InternalKvState> createRocksDb(RocksDbKeyedStateBackend& backend) const override {
+        return std::make_unique<RocksDbReducingState<V>>(backend, name(), serializer_, reduce_);
     }
 
 private:
@@ -97,7 +113,8 @@ MapState<UK, UV>& getMapState(KeyedStateBackend& backend, const MapStateDescript
     return getKeyedState<MapState<UK, UV>>(backend, d);
 }
 template <class V>
-ReducingState<V>& getReducingState(KeyedStateBackend& backend, const ReducingStateDescriptor<V>& d) {
+ReducingState<V>& getReducingState(KeyedStateBackend& backend,
+                                   const ReducingStateDescriptor<V>& d) {
     return getKeyedState<ReducingState<V>>(backend, d);
 }
 

@@ -34,6 +34,7 @@ StreamTask::StreamTask(Environment& env, MemorySegmentPool& segments, TaskSpec s
         partitions_.push_back(std::make_unique<ResultPartition>(env_, segments_, spec_.network,
                                                                 spec_.node, subpartitions));
         partitions_.back()->setAvailabilityListener([this] { wake(); });
+        partitions_.back()->setIndex(int(partitions_.size()) - 1);
     }
     int total_channels = 0;
     for (int edge_id : v.in_edges) {
@@ -41,8 +42,18 @@ StreamTask::StreamTask(Environment& env, MemorySegmentPool& segments, TaskSpec s
         int channels = edge.isPointwise() ? 1 : job.vertex(edge.source_vertex).parallelism;
         gates_.push_back(std::make_unique<InputGate>(env_, spec_.network, spec_.node, channels));
         gates_.back()->setDataListener([this] { wake(); });
+        int gate_index = int(gates_.size()) - 1;
+        gates_.back()->setArrivalObserver(
+            [this, gate_index](int channel, const NetworkBuffer& buffer) {
+                onDataArrival(gate_index, channel, buffer);
+            });
         gate_channel_offset_.push_back(total_channels);
         total_channels += channels;
+        for (int c = 0; c < channels; ++c) {
+            flat_gate_.push_back(gate_index);
+            flat_channel_.push_back(c);
+            flat_finished_.push_back(false);
+        }
     }
     valve_ = std::make_unique<WatermarkValve>(total_channels);
     buildChain();
@@ -196,6 +207,31 @@ void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
                 partition->flushAll();
             }
             break;
+        case kCheckpointAck:
+            if (checkpoint_.active && int64_t(arg) == checkpoint_.id) {
+                checkpoint_.ack_scheduled = false;
+                maybeAcknowledge();
+            }
+            break;
+        case kAlignmentTimeout:
+            if (checkpoint_.active && int64_t(arg) == checkpoint_.id && !checkpoint_.snapshotted) {
+                if (in_step_) {
+                    env_.schedule(env_.now() + step_cost_ns_, this, kAlignmentTimeout, arg);
+                } else {
+                    switchToUnaligned();
+                }
+            }
+            break;
+        case kOutputTimeout:
+            for (auto& partition : partitions_) {
+                int64_t bytes = partition->prioritizeBarrier(
+                    int64_t(arg), &channel_state_[int64_t(arg)]);
+                if (bytes >= 0 && checkpoint_.id == int64_t(arg)) {
+                    checkpoint_.persisted_bytes += bytes;
+                    checkpoint_.unaligned = true;
+                }
+            }
+            break;
         case kProcessingTimer: {
             if (state_ != ExecutionState::kRunning) {
                 break;
@@ -327,8 +363,9 @@ void StreamTask::runStep() {
         return;
     }
     ++counters_.steps;
-    step_cost_ns_ = did_work ? stepCostNs() : 0;
-    if (did_work) {
+    step_cost_ns_ = (did_work ? stepCostNs() : 0) + extra_step_cost_ns_;
+    extra_step_cost_ns_ = 0;
+    if (did_work || step_cost_ns_ > 0) {
         setActivity(TaskActivity::kBusy);
     }
     source_waiting_ = wait_until >= 0;
@@ -369,6 +406,11 @@ void StreamTask::endStep() {
     consumed_.clear();
     if (state_ != ExecutionState::kRunning) {
         return;
+    }
+    std::vector<int64_t> triggers;
+    triggers.swap(deferred_triggers_);
+    for (size_t i = 0; i + 2 < triggers.size(); i += 3) {
+        triggerCheckpoint(triggers[i], triggers[i + 1], triggers[i + 2] != 0);
     }
     std::vector<uint64_t> timers;
     timers.swap(deferred_timers_);
@@ -433,6 +475,15 @@ bool StreamTask::processSourceStep(Nanos* wait_until) {
 }
 
 bool StreamTask::processInputStep() {
+    // Unaligned barriers overtake everything, even a buffer half processed.
+    for (int g = 0; g < gateCount(); ++g) {
+        int channel = gates_[size_t(g)]->priorityChannel();
+        if (channel >= 0) {
+            NetworkBuffer barrier = gates_[size_t(g)]->take(channel);
+            handleBarrier(flatChannel(g, channel), barrier);
+            return true;
+        }
+    }
     if (!current_buffer_.memory && !current_buffer_.isEvent()) {
         // Pick the next gate with data, round robin.
         int gate_count = gateCount();
@@ -460,8 +511,14 @@ bool StreamTask::processInputStep() {
     if (current_buffer_.isEvent()) {
         NetworkBuffer event = std::move(current_buffer_);
         current_buffer_ = NetworkBuffer{};
-        if (event.kind == BufferKind::kEndOfPartition) {
-            int flat = gate_channel_offset_[size_t(current_gate_)] + current_channel_;
+        int flat = flatChannel(current_gate_, current_channel_);
+        if (event.kind == BufferKind::kCheckpointBarrier) {
+            handleBarrier(flat, event);
+        } else if (event.kind == BufferKind::kEndOfPartition) {
+            flat_finished_[size_t(flat)] = true;
+            if (checkpoint_.active && !checkpoint_.received[size_t(flat)]) {
+                markBarrierReceived(flat);
+            }
             if (valve_->channelFinished(flat) && valve_->watermark() > input_watermark_) {
                 input_watermark_ = valve_->watermark();
                 contexts_[0]->current_watermark = input_watermark_;
@@ -486,6 +543,9 @@ bool StreamTask::processInputStep() {
     }
     current_position_ = reader.position();
     if (result == InputProcessorBase::Result::kBufferDone) {
+        if (checkpoint_.active && !checkpoint_.snapshotted) {
+            checkpoint_.processed_bytes += current_buffer_.size_bytes;  // during alignment
+        }
         consumed_.push_back({current_gate_, current_channel_, std::move(current_buffer_)});
         current_buffer_ = NetworkBuffer{};
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "runtime/checkpoint/checkpoint_config.h"
 #include "runtime/core/environment.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/network/input_gate.h"
@@ -32,6 +33,7 @@ struct TaskSpec {
     TaskId id;
     int node = 1;  // TaskManager node that runs the task
     NetworkConfig network;
+    CheckpointConfig checkpointing;
     // Largest number of records a source emits in one step.
     uint64_t source_batch_records = 1024;
 };
@@ -94,10 +96,66 @@ public:
 
     void onTimer(uint32_t kind, uint64_t arg) override;
 
+    // Checkpointing. A source starts checkpoint `id` on the coordinator's
+    // trigger; other tasks start it when the first barrier arrives.
+    void triggerCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint);
+    void notifyCheckpointComplete(int64_t id);
+    void notifyCheckpointAborted(int64_t id);
+    // Channel state persisted by the subtask's part of checkpoint `id`, in
+    // the order it was recorded; empty for aligned checkpoints.
+    const std::vector<PersistedBuffer>& channelState(int64_t id) const;
+
 private:
-    enum TimerKind : uint32_t { kStepStart = 1, kStepEnd, kFlush, kProcessingTimer };
+    enum TimerKind : uint32_t {
+        kStepStart = 1,
+        kStepEnd,
+        kFlush,
+        kProcessingTimer,
+        kCheckpointAck,
+        kAlignmentTimeout,
+        kOutputTimeout,
+    };
+
+    // Progress of the checkpoint this subtask is taking part in.
+    struct CheckpointProgress {
+        int64_t id = 0;
+        bool active = false;
+        bool savepoint = false;
+        bool snapshotted = false;  // state taken and barrier forwarded
+        bool unaligned = false;
+        Nanos trigger_ns = 0;
+        Nanos first_barrier_ns = 0;
+        Nanos alignment_ns = 0;
+        Nanos sync_ns = 0;
+        Nanos snapshot_done_ns = 0;  // end of the synchronous phase
+        Nanos durable_at_ns = 0;     // end of the asynchronous phase
+        std::vector<bool> received;  // barrier arrived, per task-wide channel
+        int received_count = 0;
+        std::vector<bool> recording;  // in-flight data persisted, per channel
+        int64_t processed_bytes = 0;
+        int64_t persisted_bytes = 0;
+        int64_t state_bytes = 0;
+        int64_t incremental_bytes = 0;
+        bool ack_scheduled = false;
+    };
 
     void buildChain();
+    // Checkpointing, in stream_task_checkpoint.cpp.
+    void handleBarrier(int flat_channel, const NetworkBuffer& barrier);
+    void beginCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint);
+    void cancelCheckpoint(const std::string& reason);
+    void markBarrierReceived(int flat_channel);
+    void takeSnapshot(bool unaligned);
+    void persistInFlightInput();
+    void switchToUnaligned();
+    void maybeAcknowledge();
+    void sendAcknowledge();
+    void onDataArrival(int gate, int channel, const NetworkBuffer& buffer);
+    void unblockAllChannels();
+    int flatChannel(int gate, int channel) const {
+        return gate_channel_offset_[size_t(gate)] + channel;
+    }
+
     void wake();
     void runStep();
     void endStep();
@@ -161,6 +219,14 @@ private:
         TimestampMs time_ms;
         uint64_t timer_id;
     };
+    CheckpointProgress checkpoint_;
+    std::map<int64_t, std::vector<PersistedBuffer>> channel_state_;
+    std::vector<PartitionOffset> checkpoint_offsets_;  // source offsets at the snapshot
+    std::vector<int64_t> deferred_triggers_;  // (id, trigger time, savepoint) triples
+    std::vector<int> flat_gate_;
+    std::vector<int> flat_channel_;
+    std::vector<bool> flat_finished_;
+    Nanos extra_step_cost_ns_ = 0;  // synchronous snapshot time of this step
     std::map<uint64_t, PendingTimer> processing_timers_;
     std::vector<uint64_t> deferred_timers_;  // fired while a step ran
     uint64_t next_timer_token_ = 0;

@@ -1,0 +1,336 @@
+// The checkpoint part of StreamTask: barrier alignment, unaligned
+// checkpoints, snapshots and acknowledgements.
+
+#include "proto/checkpoint.pb.h"
+#include "proto/control.pb.h"
+#include "runtime/core/log.h"
+#include "runtime/task/stream_task.h"
+
+#include <algorithm>
+
+namespace sluice {
+
+namespace {
+// How often a task whose barrier still waits in an output queue checks
+// again before acknowledging an aligned checkpoint with timeout.
+constexpr Nanos kOutputRecheckNs = kNanosPerMilli;
+}  // namespace
+
+const std::vector<PersistedBuffer>& StreamTask::channelState(int64_t id) const {
+    static const std::vector<PersistedBuffer> kEmpty;
+    auto it = channel_state_.find(id);
+    return it == channel_state_.end() ? kEmpty : it->second;
+}
+
+void StreamTask::triggerCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint) {
+    if (state_ != ExecutionState::kRunning) {
+        return;
+    }
+    if (in_step_) {
+        deferred_triggers_.insert(deferred_triggers_.end(), {id, trigger_ns, savepoint ? 1 : 0});
+        return;
+    }
+    if (checkpoint_.active) {
+        cancelCheckpoint("checkpoint " + std::to_string(checkpoint_.id) +
+                         " was canceled by the trigger of checkpoint " + std::to_string(id));
+    }
+    beginCheckpoint(id, trigger_ns, savepoint);
+    takeSnapshot(spec_.checkpointing.mode == CheckpointingMode::kUnaligned);
+    maybeAcknowledge();
+}
+
+void StreamTask::beginCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint) {
+    checkpoint_ = CheckpointProgress{};
+    checkpoint_.id = id;
+    checkpoint_.active = true;
+    checkpoint_.savepoint = savepoint;
+    checkpoint_.trigger_ns = trigger_ns;
+    checkpoint_.first_barrier_ns = env_.now();
+    checkpoint_.received = flat_finished_;
+    checkpoint_.received_count = int(std::count(flat_finished_.begin(), flat_finished_.end(), true));
+    checkpoint_.recording.assign(flat_finished_.size(), false);
+    if (spec_.checkpointing.mode == CheckpointingMode::kAlignedWithTimeout && gateCount() > 0) {
+        env_.schedule(std::max(env_.now(), trigger_ns + spec_.checkpointing.aligned_timeout_ns),
+                      this, kAlignmentTimeout, uint64_t(id));
+    }
+}
+
+void StreamTask::handleBarrier(int flat, const NetworkBuffer& barrier) {
+    int64_t id = barrier.event_value;
+    if (id < checkpoint_.id || (id == checkpoint_.id && !checkpoint_.active)) {
+        return;  // a barrier of a canceled or already acknowledged checkpoint
+    }
+    if (id > checkpoint_.id) {
+        if (checkpoint_.active) {
+            // A newer barrier overtook an alignment in progress: the older
+            // checkpoint can never complete here.
+            cancelCheckpoint("checkpoint " + std::to_string(checkpoint_.id) +
+                             " was canceled by the barrier of newer checkpoint " +
+                             std::to_string(id));
+        }
+        beginCheckpoint(id, barrier.event_time_ns, barrier.event_flags & kBarrierSavepoint);
+    }
+    if (checkpoint_.received[size_t(flat)]) {
+        return;
+    }
+    bool unaligned_now = spec_.checkpointing.mode == CheckpointingMode::kUnaligned ||
+                         barrier.isPriorityEvent();
+    if (unaligned_now && !checkpoint_.snapshotted) {
+        checkpoint_.unaligned = true;
+        checkpoint_.received[size_t(flat)] = true;  // nothing of this channel is in flight
+        persistInFlightInput();
+        checkpoint_.received[size_t(flat)] = false;
+        unblockAllChannels();
+        takeSnapshot(true);
+    }
+    markBarrierReceived(flat);
+}
+
+void StreamTask::markBarrierReceived(int flat) {
+    checkpoint_.received[size_t(flat)] = true;
+    checkpoint_.recording[size_t(flat)] = false;
+    ++checkpoint_.received_count;
+    int total = int(checkpoint_.received.size());
+    bool blocking = spec_.checkpointing.mode != CheckpointingMode::kAtLeastOnce &&
+                    !checkpoint_.snapshotted && !checkpoint_.unaligned;
+    if (checkpoint_.received_count < total) {
+        if (blocking && !flat_finished_[size_t(flat)]) {
+            gates_[size_t(flat_gate_[size_t(flat)])]->setBlocked(flat_channel_[size_t(flat)], true);
+        }
+        return;
+    }
+    checkpoint_.alignment_ns = env_.now() - checkpoint_.first_barrier_ns;
+    unblockAllChannels();
+    if (!checkpoint_.snapshotted) {
+        takeSnapshot(false);
+    }
+    maybeAcknowledge();
+}
+
+void StreamTask::unblockAllChannels() {
+    for (size_t flat = 0; flat < flat_gate_.size(); ++flat) {
+        InputGate& gate = *gates_[size_t(flat_gate_[flat])];
+        if (gate.channel(flat_channel_[flat]).blocked) {
+            gate.setBlocked(flat_channel_[flat], false);
+        }
+    }
+}
+
+void StreamTask::persistInFlightInput() {
+    int64_t id = checkpoint_.id;
+    auto& state = channel_state_[id];
+    auto persist = [&](int flat, const NetworkBuffer& buffer, size_t from) {
+        const char* data = reinterpret_cast<const char*>(buffer.memory.get());
+        state.push_back(PersistedBuffer{true, flat_gate_[size_t(flat)], flat_channel_[size_t(flat)],
+                                        buffer.sequence,
+                                        std::string(data + from, buffer.size_bytes - from)});
+        checkpoint_.persisted_bytes += int64_t(buffer.size_bytes - from);
+    };
+    // The rest of a buffer cut off by a priority barrier comes first.
+    if (current_buffer_.memory) {
+        persist(flatChannel(current_gate_, current_channel_), current_buffer_, current_position_);
+    }
+    for (size_t flat = 0; flat < flat_gate_.size(); ++flat) {
+        if (checkpoint_.received[flat]) {
+            continue;  // queued data after its barrier belongs to the next checkpoint
+        }
+        const auto& channel = gates_[size_t(flat_gate_[flat])]->channel(flat_channel_[flat]);
+        bool barrier_queued = false;
+        for (const NetworkBuffer& buffer : channel.received) {
+            if (buffer.kind == BufferKind::kCheckpointBarrier && buffer.event_value == id) {
+                barrier_queued = true;
+                break;
+            }
+            if (!buffer.isEvent()) {
+                persist(int(flat), buffer, 0);
+            }
+        }
+        // Data arriving before this channel's barrier is in flight too.
+        checkpoint_.recording[flat] = !barrier_queued;
+    }
+}
+
+void StreamTask::onDataArrival(int gate, int channel, const NetworkBuffer& buffer) {
+    int flat = flatChannel(gate, channel);
+    if (!checkpoint_.active || !checkpoint_.recording[size_t(flat)]) {
+        return;
+    }
+    channel_state_[checkpoint_.id].push_back(PersistedBuffer{
+        true, gate, channel, buffer.sequence,
+        std::string(reinterpret_cast<const char*>(buffer.memory.get()), buffer.size_bytes)});
+    checkpoint_.persisted_bytes += buffer.size_bytes;
+}
+
+void StreamTask::switchToUnaligned() {
+    log::info("task", "checkpoint.alignment_timeout",
+              {{"task", name()}, {"checkpoint", std::to_string(checkpoint_.id)}});
+    checkpoint_.unaligned = true;
+    persistInFlightInput();
+    unblockAllChannels();
+    takeSnapshot(true);
+    wake();
+}
+
+void StreamTask::takeSnapshot(bool unaligned) {
+    const CheckpointConfig& config = spec_.checkpointing;
+    int64_t entries = 0;
+    int64_t state_bytes = 0;
+    for (const auto& backend : backends_) {
+        if (!backend) {
+            continue;
+        }
+        backend->forEachState([&](const InternalKvState& state) {
+            entries += int64_t(state.entryCount());
+            state.forEachEntry([&](const StateEntryView& view) {
+                state_bytes += int64_t(view.key.size() + view.value.size());
+            });
+        });
+    }
+    // TODO: write keyed state through the state backends' snapshots into
+    // checkpoint storage; until then the size is the entries' display size.
+    checkpoint_.state_bytes = state_bytes;
+    checkpoint_.incremental_bytes = state_bytes;
+    checkpoint_.sync_ns = config.sync_base_ns + entries * config.sync_ns_per_entry;
+    extra_step_cost_ns_ += checkpoint_.sync_ns;
+
+    if (source_) {
+        checkpoint_offsets_ = source_->offsets();
+    }
+    Nanos durable_at = 0;
+    for (auto& op : operators_) {
+        durable_at = std::max(durable_at, op->snapshotState(checkpoint_.id));
+    }
+    uint64_t flags = (unaligned ? kBarrierPriority : 0) |
+                     (checkpoint_.savepoint ? kBarrierSavepoint : 0);
+    for (auto& partition : partitions_) {
+        checkpoint_.persisted_bytes += partition->broadcastBarrier(
+            checkpoint_.id, checkpoint_.trigger_ns, flags, &channel_state_[checkpoint_.id]);
+    }
+    if (!unaligned && config.mode == CheckpointingMode::kAlignedWithTimeout &&
+        !partitions_.empty()) {
+        env_.schedule(std::max(env_.now(), checkpoint_.trigger_ns + config.aligned_timeout_ns),
+                      this, kOutputTimeout, uint64_t(checkpoint_.id));
+    }
+    checkpoint_.snapshotted = true;
+    checkpoint_.snapshot_done_ns = env_.now() + checkpoint_.sync_ns;
+    checkpoint_.durable_at_ns = durable_at;
+    if (!in_step_) {
+        wake();  // run a step that accounts the synchronous time
+    }
+}
+
+void StreamTask::maybeAcknowledge() {
+    if (!checkpoint_.active || !checkpoint_.snapshotted ||
+        checkpoint_.received_count < int(checkpoint_.received.size())) {
+        return;
+    }
+    if (spec_.checkpointing.mode == CheckpointingMode::kAlignedWithTimeout) {
+        // The barrier may still become unaligned while it waits in an output
+        // queue, and then the overtaken buffers belong to this snapshot.
+        for (const auto& partition : partitions_) {
+            for (int i = 0; i < partition->subpartitionCount(); ++i) {
+                for (const auto& queued : partition->subpartition(i).queue) {
+                    if (queued.kind == BufferKind::kCheckpointBarrier &&
+                        queued.event_value == checkpoint_.id && !checkpoint_.ack_scheduled) {
+                        checkpoint_.ack_scheduled = true;
+                        env_.schedule(env_.now() + kOutputRecheckNs, this, kCheckpointAck,
+                                      uint64_t(checkpoint_.id));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    int64_t upload_bytes = checkpoint_.incremental_bytes + checkpoint_.persisted_bytes;
+    Nanos async_ns = Nanos(double(upload_bytes) * 8.0 * double(kNanosPerSecond) /
+                           double(spec_.checkpointing.upload_bits_per_second));
+    Nanos ready_at = std::max(checkpoint_.snapshot_done_ns + async_ns, checkpoint_.durable_at_ns);
+    if (env_.now() < ready_at) {
+        if (!checkpoint_.ack_scheduled) {
+            checkpoint_.ack_scheduled = true;
+            env_.schedule(ready_at, this, kCheckpointAck, uint64_t(checkpoint_.id));
+        }
+        return;
+    }
+    sendAcknowledge();
+}
+
+void StreamTask::sendAcknowledge() {
+    control::Envelope message;
+    auto* ack = message.mutable_acknowledge_checkpoint();
+    ack->set_checkpoint_id(checkpoint_.id);
+    ack->set_vertex(spec_.id.vertex);
+    ack->set_subtask(spec_.id.subtask);
+    auto* stats = ack->mutable_stats();
+    stats->set_ack_time_ns(env_.now());
+    stats->set_sync_duration_ns(checkpoint_.sync_ns);
+    stats->set_async_duration_ns(std::max<Nanos>(0, env_.now() - checkpoint_.snapshot_done_ns));
+    stats->set_alignment_duration_ns(checkpoint_.alignment_ns);
+    stats->set_start_delay_ns(checkpoint_.first_barrier_ns - checkpoint_.trigger_ns);
+    stats->set_unaligned(checkpoint_.unaligned);
+    stats->set_processed_bytes(checkpoint_.processed_bytes);
+    stats->set_persisted_bytes(checkpoint_.persisted_bytes);
+    stats->set_state_size_bytes(checkpoint_.state_bytes);
+    stats->set_incremental_size_bytes(checkpoint_.incremental_bytes);
+
+    checkpoint::SubtaskState state;
+    state.set_vertex(spec_.id.vertex);
+    state.set_subtask(spec_.id.subtask);
+    if (source_) {
+        auto* op_state = state.add_operator_state();
+        op_state->set_operator_(vertex().head_node);
+        op_state->set_subtask(spec_.id.subtask);
+        for (const PartitionOffset& offset : checkpoint_offsets_) {
+            auto* out = op_state->add_source_offsets();
+            out->set_partition(offset.partition);
+            out->set_offset(int64_t(offset.offset));
+        }
+    }
+    for (const PersistedBuffer& buffer : channelState(checkpoint_.id)) {
+        auto* out = state.add_channel_state();
+        out->set_gate_or_partition(buffer.gate_or_partition);
+        out->set_channel(buffer.channel);
+        out->set_sequence(buffer.sequence);
+        out->set_data(buffer.data);
+        out->set_input(buffer.input);
+    }
+    ack->set_state(state.SerializeAsString());
+    checkpoint_.active = false;
+    env_.sendControl(spec_.node, kJobManagerNode, message);
+}
+
+void StreamTask::cancelCheckpoint(const std::string& reason) {
+    int64_t id = checkpoint_.id;
+    checkpoint_.active = false;
+    unblockAllChannels();
+    log::info("task", "checkpoint.declined",
+              {{"task", name()}, {"checkpoint", std::to_string(id)}, {"reason", reason}});
+    control::Envelope message;
+    auto* decline = message.mutable_decline_checkpoint();
+    decline->set_checkpoint_id(id);
+    decline->set_vertex(spec_.id.vertex);
+    decline->set_subtask(spec_.id.subtask);
+    decline->set_reason(reason);
+    env_.sendControl(spec_.node, kJobManagerNode, message);
+}
+
+void StreamTask::notifyCheckpointComplete(int64_t id) {
+    for (auto& op : operators_) {
+        op->notifyCheckpointComplete(id);
+    }
+    // Channel state of older checkpoints is no longer needed in memory.
+    channel_state_.erase(channel_state_.begin(), channel_state_.lower_bound(id));
+}
+
+void StreamTask::notifyCheckpointAborted(int64_t id) {
+    if (checkpoint_.active && checkpoint_.id == id) {
+        checkpoint_.active = false;
+        unblockAllChannels();
+    }
+    for (auto& op : operators_) {
+        op->notifyCheckpointAborted(id);
+    }
+    channel_state_.erase(id);
+}
+
+}  // namespace sluice

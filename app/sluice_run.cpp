@@ -40,6 +40,11 @@ Options:
   --checkpoints-json FILE
                        Write the checkpoint history in the shape of Flink's
                        REST response GET /jobs/:jobid/checkpoints.
+  --checkpoint-dir DIR Keep checkpoints and savepoints in DIR, in Flink's layout
+                       (chk-N/, shared/, taskowned/, savepoint-N/). Default:
+                       a temporary folder that is removed after the run.
+  --restore PATH       Start from a retained checkpoint or a savepoint: its
+                       folder (such as DIR/chk-3) or its _metadata file.
   --log-level LEVEL    debug, info, warning (default) or error; logs go to
                        standard error.
   --help               Show this text.
@@ -103,6 +108,13 @@ std::optional<int> parseArguments(int argc, char** argv, Options* options) {
                                   : arg == "--checkpoints-csv" ? options->checkpoints_csv
                                                                : options->checkpoints_json;
             target = text;
+        } else if (arg == "--checkpoint-dir" || arg == "--restore") {
+            const char* text = value(arg.c_str());
+            if (!text) {
+                return usageError(arg + " needs a path");
+            }
+            (arg == "--restore" ? options->engine.restore_path : options->engine.checkpoint_dir) =
+                text;
         } else if (arg == "--log-level") {
             const char* text = value(arg.c_str());
             sluice::log::Level level;
@@ -174,16 +186,18 @@ void printCheckpoints(const Engine& engine) {
     if (history.empty()) {
         return;
     }
-    std::printf("\n%-6s %-10s %-11s %12s %14s %14s %14s %9s\n", "id", "type", "status",
-                "duration ms", "size bytes", "full bytes", "alignment ms", "unaligned");
+    std::printf("\n%-6s %-10s %-11s %12s %12s %12s %13s %15s %9s\n", "id", "type", "status",
+                "duration ms", "size bytes", "full bytes", "alignment ms", "persisted bytes",
+                "unaligned");
     for (const auto& stats : history) {
-        std::printf("%-6lld %-10s %-11s %12.1f %14lld %14lld %14.1f %9s\n",
+        std::printf("%-6lld %-10s %-11s %12.1f %12lld %12lld %13.1f %15lld %9s\n",
                     static_cast<long long>(stats.id), stats.savepoint ? "savepoint" : "checkpoint",
                     sluice::checkpointStatusName(stats.status),
                     double(stats.endToEndDurationNs()) / 1e6,
                     static_cast<long long>(stats.checkpointed_size_bytes),
                     static_cast<long long>(stats.full_size_bytes),
-                    double(stats.maxAlignmentNs()) / 1e6, stats.unaligned ? "yes" : "no");
+                    double(stats.maxAlignmentNs()) / 1e6,
+                    static_cast<long long>(stats.persisted_bytes), stats.unaligned ? "yes" : "no");
         if (!stats.failure_cause.empty()) {
             std::printf("       cause: %s\n", stats.failure_cause.c_str());
         }

@@ -3,6 +3,8 @@
 #include "runtime/core/log.h"
 
 #include <algorithm>
+#include <atomic>
+#include <unistd.h>
 #include <cstdio>
 
 namespace sluice::sim {
@@ -100,14 +102,117 @@ std::variant<std::unique_ptr<Engine>, ScenarioError> Engine::fromScenario(
     } catch (const InvalidJobError& e) {
         return ScenarioError{engine->scenario_.path.string(), 0, 0, "job", e.what()};
     }
-    engine->build(options);
+    if (auto error = engine->build(options)) {
+        return *error;
+    }
     return engine;
 }
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+    // Tasks hold RocksDB instances inside the temporary folders.
+    task_managers_.clear();
+    for (const auto& dir : temporary_dirs_) {
+        std::error_code ignored;
+        std::filesystem::remove_all(dir, ignored);
+    }
+}
 
-void Engine::build(const EngineOptions& options) {
+std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options) {
+    namespace fs = std::filesystem;
+    static std::atomic<uint64_t> run_counter{0};
+    fs::path scratch = fs::temp_directory_path() /
+                       ("sluice-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(run_counter.fetch_add(1)));
+    temporary_dirs_.push_back(scratch);
+    fs::path checkpoint_dir = options.checkpoint_dir;
+    if (checkpoint_dir.empty()) {
+        checkpoint_dir = scratch / "checkpoints";
+    }
+    try {
+        storage_ = std::make_unique<CheckpointStorage>(checkpoint_dir);
+        registry_ = std::make_unique<SharedStateRegistry>(checkpoint_dir);
+        storage_->sharedDir();  // Flink's layout has both folders from the start
+        storage_->taskOwnedDir();
+    } catch (const std::exception& e) {
+        return ScenarioError{options.checkpoint_dir.string(), 0, 0, "--checkpoint-dir",
+                             std::string("cannot use the folder as checkpoint storage: ") +
+                                 e.what()};
+    }
+    const auto& c = scenario_.proto.checkpointing();
+    state_backend_.kind =
+        c.state_backend() == scenario::ROCKSDB ? StateBackendConfig::kRocksDb : StateBackendConfig::kHeap;
+    state_backend_.incremental = c.incremental();
+    state_backend_.local_dir = scratch / "local";
+    if (options.restore_path.empty()) {
+        return std::nullopt;
+    }
+    auto metadata = CheckpointStorage::readMetadata(options.restore_path);
+    if (auto* error = std::get_if<std::string>(&metadata)) {
+        return ScenarioError{options.restore_path.string(), 0, 0, "--restore", *error};
+    }
+    restore_ = std::make_unique<checkpoint::CheckpointMetadata>(
+        std::move(std::get<checkpoint::CheckpointMetadata>(metadata)));
+    // chk-<id>/_metadata or chk-<id>/ lies directly under the storage root.
+    fs::path folder = options.restore_path;
+    if (folder.filename() == "_metadata") {
+        folder = folder.parent_path();
+    }
+    restore_storage_ = std::make_unique<CheckpointStorage>(fs::absolute(folder).parent_path());
+    return std::nullopt;
+}
+
+void Engine::onCheckpointCompleted(const CheckpointStats& stats,
+                                   const std::map<std::pair<int, int>, std::string>& states) {
+    checkpoint::CheckpointMetadata metadata;
+    metadata.set_checkpoint_id(stats.id);
+    metadata.set_trigger_time_ns(stats.trigger_time_ns);
+    metadata.set_completion_time_ns(now());
+    metadata.set_savepoint(stats.savepoint);
+    metadata.set_job_name(scenario_.proto.job().name());
+    for (const auto& node : streamGraph().nodes()) {
+        auto* entry = metadata.add_max_parallelism();
+        entry->set_operator_(node.id);
+        entry->set_max_parallelism(node.max_parallelism);
+    }
+    for (const auto& [task, bytes] : states) {
+        if (!metadata.add_subtask_states()->ParseFromString(bytes)) {
+            log::error("engine", "checkpoint.state_unreadable",
+                       {{"checkpoint", std::to_string(stats.id)},
+                        {"vertex", std::to_string(task.first)},
+                        {"subtask", std::to_string(task.second)}});
+        }
+    }
+    try {
+        storage_->writeMetadata(metadata);
+    } catch (const std::exception& e) {
+        log::error("engine", "checkpoint.metadata_failed",
+                   {{"checkpoint", std::to_string(stats.id)}, {"error", e.what()}});
+    }
+    if (stats.savepoint) {
+        return;  // savepoints are never subsumed
+    }
+    retained_.push_back(stats.id);
+    while (int(retained_.size()) > checkpoint_config_.retained) {
+        int64_t oldest = retained_.front();
+        retained_.erase(retained_.begin());
+        registry_->releaseCheckpoint(oldest);
+        storage_->discardCheckpoint(oldest);
+    }
+}
+
+void Engine::onCheckpointStatus(const CheckpointStats& stats) {
+    if (stats.status == CheckpointStatus::kFailed) {
+        // Files of a failed checkpoint are referenced by nothing else.
+        registry_->releaseCheckpoint(stats.id);
+        storage_->discardCheckpoint(stats.id);
+    }
+}
+
+std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
     const scenario::Scenario& s = scenario_.proto;
+    if (auto error = prepareStorage(options)) {
+        return error;
+    }
     const auto& cluster = s.cluster();
     auto link = [](const scenario::Link& l) {
         return LinkSpec{Nanos(l.latency_us()) * kNanosPerMicro, l.bandwidth_mbps() * 1'000'000};
@@ -131,6 +236,13 @@ void Engine::build(const EngineOptions& options) {
     jm_config.checkpointing = checkpoint_config_;
     jm_config.slots_per_task_manager = int(cluster.slots_per_task_manager());
     job_manager_ = std::make_unique<JobManager>(*sim_, *job_graph_, jm_config);
+    job_manager_->checkpointCallbacks().on_completed =
+        [this](const CheckpointStats& stats, const std::map<std::pair<int, int>, std::string>& states) {
+            onCheckpointCompleted(stats, states);
+        };
+    job_manager_->checkpointCallbacks().on_status = [this](const CheckpointStats& stats) {
+        onCheckpointStatus(stats);
+    };
     job_manager_->setJobStatusListener([this](JobStatus status, const std::string&) {
         if (status == JobStatus::kFinished || status == JobStatus::kFailed) {
             for (auto& tm : task_managers_) {
@@ -145,6 +257,11 @@ void Engine::build(const EngineOptions& options) {
         config.slots = jm_config.slots_per_task_manager;
         config.network = network;
         config.checkpointing = checkpoint_config_;
+        config.state_backend = state_backend_;
+        config.storage = storage_.get();
+        config.registry = registry_.get();
+        config.restore = restore_.get();
+        config.restore_storage = restore_storage_.get();
         task_managers_.push_back(std::make_unique<TaskManager>(
             *sim_, job_.env->streamGraph(), *job_graph_, *segments_, *shuffle_, config));
     }
@@ -168,6 +285,7 @@ void Engine::build(const EngineOptions& options) {
     until_ns_ = Nanos(until_ms) * kNanosPerMilli;
     log::info("engine", "run.started",
               {{"scenario", scenario_.path.string()}, {"seed", std::to_string(seed_)}});
+    return std::nullopt;
 }
 
 bool Engine::step() {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "runtime/cluster/job_manager.h"
+#include "runtime/checkpoint/checkpoint_storage.h"
+#include "runtime/checkpoint/shared_state_registry.h"
 #include "runtime/cluster/task_manager.h"
 #include "sim/external_store.h"
 #include "sim/metrics.h"
@@ -23,6 +25,11 @@ struct EngineOptions {
     std::optional<uint64_t> seed;
     // Overrides the scenario's run.until_ms.
     std::optional<int64_t> until_ms;
+    // Keeps checkpoints in this folder. Default: a temporary folder that is
+    // removed with the engine.
+    std::filesystem::path checkpoint_dir;
+    // Starts from this checkpoint or savepoint: its folder or its _metadata.
+    std::filesystem::path restore_path;
 };
 
 // Why a run stopped, or kRunning while it goes on.
@@ -92,14 +99,23 @@ public:
     // is off.
     std::vector<CheckpointStats> checkpointHistory() const;
     const CheckpointConfig& checkpointConfig() const { return checkpoint_config_; }
+    // Root of the checkpoint storage of this run.
+    const std::filesystem::path& checkpointDir() const { return storage_->root(); }
+    const SharedStateRegistry& sharedStateRegistry() const { return *registry_; }
+    // Completed checkpoints still retained, oldest first, and savepoints.
+    const std::vector<int64_t>& retainedCheckpoints() const { return retained_; }
     // The task of (vertex, subtask), or null.
     const StreamTask* task(int vertex, int subtask) const;
 
 private:
     Engine() = default;
-    void build(const EngineOptions& options);
+    std::optional<ScenarioError> build(const EngineOptions& options);
     void afterEvent();
     void takeMetricsSample();
+    std::optional<ScenarioError> prepareStorage(const EngineOptions& options);
+    void onCheckpointCompleted(const CheckpointStats& stats,
+                               const std::map<std::pair<int, int>, std::string>& states);
+    void onCheckpointStatus(const CheckpointStats& stats);
 
     class MetricsTimer;
 
@@ -118,6 +134,13 @@ private:
     MetricsRecorder metrics_;
     ExternalStore store_;
     CheckpointConfig checkpoint_config_;
+    StateBackendConfig state_backend_;
+    std::unique_ptr<CheckpointStorage> storage_;
+    std::unique_ptr<SharedStateRegistry> registry_;
+    std::unique_ptr<checkpoint::CheckpointMetadata> restore_;
+    std::unique_ptr<CheckpointStorage> restore_storage_;
+    std::vector<int64_t> retained_;
+    std::vector<std::filesystem::path> temporary_dirs_;  // removed by the destructor
     RunState run_state_ = RunState::kRunning;
     std::atomic<bool> pause_requested_{false};
     std::vector<std::function<void(const SimEvent&)>> observers_;

@@ -59,14 +59,17 @@ private:
 // Uniform integers in [min, max].
 class UniformIntDistribution {
 public:
-    UniformIntDistribution(int64_t min, int64_t max) : min_(min), span_(uint64_t(max - min) + 1) {}
+    // Unsigned arithmetic, so spans wider than INT64_MAX do not overflow.
+    UniformIntDistribution(int64_t min, int64_t max)
+        : min_(min), span_(uint64_t(max) - uint64_t(min) + 1) {}
     int64_t sample(Prng& prng) const {
-        return span_ == 0 ? int64_t(prng.nextU64()) : min_ + int64_t(prng.nextBelow(span_));
+        return span_ == 0 ? int64_t(prng.nextU64())
+                          : int64_t(uint64_t(min_) + prng.nextBelow(span_));
     }
     // From given random bits instead of a generator, for counter-based use;
     // the bias of the modulo is below 2^-40 for spans up to 2^24.
     int64_t fromBits(uint64_t bits) const {
-        return span_ == 0 ? int64_t(bits) : min_ + int64_t(bits % span_);
+        return span_ == 0 ? int64_t(bits) : int64_t(uint64_t(min_) + bits % span_);
     }
 
 private:

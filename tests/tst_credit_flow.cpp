@@ -158,7 +158,7 @@ class TstCreditFlow : public QObject {
 
 private Q_SLOTS:
     // Every channel announces its exclusive buffers; the credit travels over
-    // the link, so the producer sees it only after the latency.
+    // the link, so it reaches the producer only after the latency.
     void initialCredit_data() {
         QTest::addColumn<int>("buffersPerChannel");
         QTest::addColumn<int>("channels");
@@ -193,7 +193,7 @@ private Q_SLOTS:
     }
 
     // A step that queues five buffers sends two on the exclusive credit. The
-    // first carries backlog 4, so the consumer asks for 4 floating buffers
+    // first carries backlog 4, so the consumer requests 4 floating buffers
     // (backlog + exclusive - owned = 4 + 2 - 2), which the gate has.
     void backlogRequestsFloating() {
         Harness h(smallConfig(2, 4), 1);
@@ -211,7 +211,7 @@ private Q_SLOTS:
     }
 
     // With backlog 0 the channel does not keep floating buffers: releasing
-    // returns them to the gate, and at rest the producer again holds exactly
+    // returns them to the gate, and at rest the producer again has exactly
     // the exclusive credit.
     void floatingReturnedWhenBacklogDrops() {
         Harness h(smallConfig(2, 4), 1);
@@ -275,7 +275,7 @@ private Q_SLOTS:
     }
 
     // Random interleaving of producer steps, network events and a consumer
-    // that holds buffers for a while. After every action, for every channel:
+    // that keeps buffers for a while. After every action, for every channel:
     // producer credit + data in flight + data held by the consumer never
     // exceeds the buffers the channel owns, the channels together never own
     // more floating buffers than the gate has, and sent minus released never

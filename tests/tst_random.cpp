@@ -40,7 +40,7 @@ double chiSquareUniform(const std::vector<uint64_t>& counts) {
 // Smallest coin (high 32 bits) for which column `column` of `zipf` yields
 // something other than `column`, or 2^32 when every coin yields `column`.
 // fromBits yields the column for coins below its threshold and the alias
-// above, so the answer is found by bisection.
+// above, so bisection finds the threshold.
 uint64_t aliasThreshold(const ZipfDistribution& zipf, uint64_t low_bits, uint64_t column) {
     uint64_t lo = 0;
     uint64_t hi = uint64_t(1) << 32;
@@ -62,8 +62,8 @@ class TstRandom : public QObject {
 
 private Q_SLOTS:
     // mix64 is the SplitMix64 output function including its increment, so
-    // mix64(i * 0x9e3779b97f4a7c15) is output i+1 of SplitMix64 seeded with 0,
-    // as listed by the reference implementation (prng.di.unimi.it/splitmix64.c).
+    // mix64(i * 0x9e3779b97f4a7c15) is output i+1 of SplitMix64 seeded with 0.
+    // The expected values are the published seed-0 outputs that many ports test against.
     void mix64ReferenceOutputs() {
         constexpr uint64_t kGamma = 0x9e3779b97f4a7c15ull;
         QCOMPARE(sluice::sim::mix64(0), 0xe220a8397b1dcdafull);

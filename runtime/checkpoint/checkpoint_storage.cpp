@@ -59,9 +59,13 @@ fs::path CheckpointStorage::savepointDir(int64_t id) const {
     return ensureDir(root_ / savepointDirName(id));
 }
 
-fs::path CheckpointStorage::sharedDir() const { return ensureDir(root_ / "shared"); }
+fs::path CheckpointStorage::sharedDir() const {
+    return ensureDir(root_ / "shared");
+}
 
-fs::path CheckpointStorage::taskOwnedDir() const { return ensureDir(root_ / "taskowned"); }
+fs::path CheckpointStorage::taskOwnedDir() const {
+    return ensureDir(root_ / "taskowned");
+}
 
 void CheckpointStorage::writeMetadata(const checkpoint::CheckpointMetadata& metadata) const {
     fs::path dir = metadata.savepoint() ? savepointDir(metadata.checkpoint_id())
@@ -121,13 +125,13 @@ std::variant<checkpoint::CheckpointMetadata, std::string> CheckpointStorage::rea
     uint64_t length = getLe(bytes, sizeof(kMagic), 8);
     uint32_t checksum = uint32_t(getLe(bytes, sizeof(kMagic) + 8, 4));
     if (bytes.size() - kHeaderSize < length) {
-        return "checkpoint metadata " + path.string() + " is truncated: " +
-               std::to_string(bytes.size() - kHeaderSize) + " of " + std::to_string(length) +
-               " payload bytes present";
+        return "checkpoint metadata " + path.string() +
+               " is truncated: " + std::to_string(bytes.size() - kHeaderSize) + " of " +
+               std::to_string(length) + " payload bytes present";
     }
     if (bytes.size() - kHeaderSize > length) {
-        return "checkpoint metadata " + path.string() + " is corrupt: " +
-               std::to_string(bytes.size() - kHeaderSize - length) +
+        return "checkpoint metadata " + path.string() +
+               " is corrupt: " + std::to_string(bytes.size() - kHeaderSize - length) +
                " unexpected bytes after the payload";
     }
     std::string_view payload(bytes.data() + kHeaderSize, length);

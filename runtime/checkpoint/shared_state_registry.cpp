@@ -5,7 +5,8 @@
 
 namespace sluice {
 
-SharedStateRegistry::SharedStateRegistry(std::filesystem::path root) : root_(std::move(root)) {}
+SharedStateRegistry::SharedStateRegistry(std::filesystem::path root) : root_(std::move(root)) {
+}
 
 void SharedStateRegistry::registerFile(int64_t checkpoint_id, const std::string& key,
                                        const std::string& relative_path, uint64_t size_bytes) {
@@ -49,8 +50,9 @@ std::vector<SharedStateRegistry::Entry> SharedStateRegistry::entries() const {
     std::vector<Entry> out;
     out.reserve(entries_.size());
     for (const auto& [key, file] : entries_) {
-        out.push_back(Entry{key, file.path, file.size_bytes, int(file.checkpoints.size()),
-                            std::vector<int64_t>(file.checkpoints.begin(), file.checkpoints.end())});
+        out.push_back(
+            Entry{key, file.path, file.size_bytes, int(file.checkpoints.size()),
+                  std::vector<int64_t>(file.checkpoints.begin(), file.checkpoints.end())});
     }
     std::sort(out.begin(), out.end(),
               [](const Entry& a, const Entry& b) { return a.path < b.path; });

@@ -20,7 +20,7 @@ public:
         std::string key;
         std::string path;  // relative to the storage root
         uint64_t size_bytes = 0;
-        int reference_count = 0;  // number of checkpoints referring to the file
+        int reference_count = 0;              // number of checkpoints referring to the file
         std::vector<int64_t> checkpoint_ids;  // ascending
     };
 

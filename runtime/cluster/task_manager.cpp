@@ -97,6 +97,11 @@ void TaskManager::deployTask(int vertex, int subtask) {
     spec.node = node();
     spec.network = config_.network;
     spec.checkpointing = config_.checkpointing;
+    spec.state_backend = config_.state_backend;
+    spec.storage = config_.storage;
+    spec.registry = config_.registry;
+    spec.restore = config_.restore;
+    spec.restore_storage = config_.restore_storage;
     auto task = std::make_unique<StreamTask>(env_, segments_, spec);
     task->setStateListener([this](StreamTask& t, ExecutionState state, const std::string& cause) {
         reportState(t, state, cause);

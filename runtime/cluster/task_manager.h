@@ -20,6 +20,11 @@ struct TaskManagerConfig {
     Nanos heartbeat_interval_ns = kNanosPerSecond;
     NetworkConfig network;
     CheckpointConfig checkpointing;
+    StateBackendConfig state_backend;
+    CheckpointStorage* storage = nullptr;
+    SharedStateRegistry* registry = nullptr;
+    const checkpoint::CheckpointMetadata* restore = nullptr;
+    const CheckpointStorage* restore_storage = nullptr;
 };
 
 // Runs the tasks deployed to it. Registers with the JobManager, sends

@@ -235,6 +235,9 @@ public:
                             (skew_(scratch_) - 1.0) * double(context_->cost.ns_per_record);
                     }
                     head_->processElement(scratch_, timestamp);
+                    if (!task.stepBudgetLeft() && !in.atEnd()) {
+                        return Result::kYield;
+                    }
                     break;
                 }
                 case ElementTag::kWatermark:

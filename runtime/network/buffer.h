@@ -45,6 +45,9 @@ struct NetworkBuffer {
     int64_t event_value = 0;
     uint64_t event_flags = 0;
     Nanos event_time_ns = 0;
+    // Priority barriers: data buffers that were queued in the receiving
+    // channel when the barrier arrived and overtook them.
+    int32_t overtaken_buffers = 0;
 
     bool isEvent() const { return kind != BufferKind::kData; }
     bool isPriorityEvent() const {

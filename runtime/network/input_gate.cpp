@@ -73,6 +73,9 @@ void InputGate::onArrival(int index) {
     bool is_data = !buffer.isEvent();
     if (buffer.isPriorityEvent()) {
         // An unaligned barrier overtakes everything received before it.
+        buffer.overtaken_buffers =
+            int32_t(std::count_if(channel.received.begin(), channel.received.end(),
+                                  [](const NetworkBuffer& queued) { return !queued.isEvent(); }));
         channel.received.push_front(std::move(buffer));
         if (data_listener_) {
             data_listener_();
@@ -166,8 +169,8 @@ void InputGate::release(int index, MemorySegmentPool& segments, NetworkBuffer bu
     segments.release(std::move(buffer.memory));
     Channel& channel = channels_[index];
     --channel.buffers_holding_data;
-    bool floating_not_needed = channel.floating_buffers > 0 &&
-                               channel.floating_buffers > channel.last_backlog;
+    bool floating_not_needed =
+        channel.floating_buffers > 0 && channel.floating_buffers > channel.last_backlog;
     if (!floating_not_needed) {
         grantCredit(index, 1);
         return;
@@ -188,9 +191,8 @@ bool InputGate::allFinished() const {
 }
 
 bool InputGate::hasAvailableData() const {
-    return std::any_of(channels_.begin(), channels_.end(), [](const Channel& c) {
-        return !c.blocked && !c.received.empty();
-    });
+    return std::any_of(channels_.begin(), channels_.end(),
+                       [](const Channel& c) { return !c.blocked && !c.received.empty(); });
 }
 
 void InputGate::setBlocked(int index, bool blocked) {

@@ -14,7 +14,8 @@ ResultPartition::ResultPartition(Environment& env, MemorySegmentPool& segments,
       node_(node),
       subpartitions_(subpartition_count),
       pool_size_(subpartition_count * config.buffers_per_channel +
-                 config.floating_buffers_per_gate) {}
+                 config.floating_buffers_per_gate) {
+}
 
 void ResultPartition::connect(int index, InputGate* consumer, int consumer_channel,
                               int consumer_node) {
@@ -139,10 +140,10 @@ int64_t ResultPartition::prioritizeBarrier(int64_t id, std::vector<PersistedBuff
             }
             persisted_bytes += ahead->size_bytes;
             if (persisted) {
-                persisted->push_back(PersistedBuffer{
-                    false, index_, i, ahead->sequence,
-                    std::string(reinterpret_cast<const char*>(ahead->memory.get()),
-                                ahead->size_bytes)});
+                persisted->push_back(
+                    PersistedBuffer{false, index_, i, ahead->sequence,
+                                    std::string(reinterpret_cast<const char*>(ahead->memory.get()),
+                                                ahead->size_bytes)});
             }
         }
         NetworkBuffer barrier = std::move(*it);

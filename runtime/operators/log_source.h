@@ -60,6 +60,10 @@ public:
             partition.index = p;
             partition.log = spec_.open_partition(p);
             partition.size = partition.log->size();
+            auto restored = restored_offsets_.find(p);
+            if (restored != restored_offsets_.end()) {
+                partition.offset = std::min(restored->second, partition.size);
+            }
             partitions_.push_back(std::move(partition));
         }
     }
@@ -126,6 +130,10 @@ public:
         if (spec_.watermarks.enabled) {
             static_cast<Output<T>*>(output_base_)->emitWatermark(kMaxWatermark);
         }
+    }
+
+    void restoreOffsets(const std::map<int, uint64_t>& offsets) override {
+        restored_offsets_ = offsets;
     }
 
     std::vector<PartitionOffset> offsets() const override {
@@ -208,6 +216,7 @@ private:
 
     LogSourceSpec<T> spec_;
     std::vector<Partition> partitions_;
+    std::map<int, uint64_t> restored_offsets_;
     bool started_ = false;
     bool idle_ = false;
     Nanos start_ns_ = 0;

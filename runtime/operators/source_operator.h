@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <vector>
 
 namespace sluice {
@@ -35,6 +36,9 @@ public:
     virtual StepResult emitStep(Nanos now, uint64_t max_records,
                                 const std::function<bool()>& output_available) = 0;
     virtual std::vector<PartitionOffset> offsets() const = 0;
+    // Start reading each partition at the given offset, as restored from a
+    // checkpoint. Called before open(); partitions not listed start at 0.
+    virtual void restoreOffsets(const std::map<int, uint64_t>& offsets) = 0;
 };
 
 }  // namespace sluice

@@ -23,9 +23,9 @@ checkpoint::KeyedStateHandle HeapKeyedStateBackend::snapshot(int64_t checkpoint_
 
     std::string dir_name = savepoint ? CheckpointStorage::savepointDirName(checkpoint_id)
                                      : CheckpointStorage::checkpointDirName(checkpoint_id);
-    fs::path dir = (savepoint ? storage.savepointDir(checkpoint_id)
-                              : storage.checkpointDir(checkpoint_id)) /
-                   owner;
+    fs::path dir =
+        (savepoint ? storage.savepointDir(checkpoint_id) : storage.checkpointDir(checkpoint_id)) /
+        owner;
     std::string relative = dir_name + "/" + owner + "/keyed-state.heap";
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -67,9 +67,9 @@ void HeapKeyedStateBackend::restore(const std::vector<checkpoint::KeyedStateHand
         state_format::verifyHandle(handle, storage, maxParallelism());
     }
     static std::atomic<uint64_t> restore_counter{0};
-    fs::path scratch = fs::temp_directory_path() /
-                       ("sluice-heap-restore-" + std::to_string(::getpid()) + "-" +
-                        std::to_string(restore_counter.fetch_add(1)));
+    fs::path scratch =
+        fs::temp_directory_path() / ("sluice-heap-restore-" + std::to_string(::getpid()) + "-" +
+                                     std::to_string(restore_counter.fetch_add(1)));
     for (const auto& handle : handles) {
         state_format::readHandleEntries(
             handle, storage, keyGroupRange(), scratch,

@@ -33,6 +33,8 @@ protected:
 private:
     // Restored entries of states not registered yet; a state takes its
     // entries when it is created.
+    // NOTE: snapshot() writes registered states only, so a snapshot taken
+    // before a restored state is registered again drops that state.
     struct PendingEntry {
         int key_group;
         std::string key;
@@ -164,7 +166,8 @@ public:
                       std::string_view value) override {
         auto& entry = table_.insertRaw(key_group, key);
         if (!deserializeInto(entry.value, user_key, value)) {
-            throw StateRestoreError("state '" + name_ + "' cannot decode a restored entry of key group " +
+            throw StateRestoreError("state '" + name_ +
+                                    "' cannot decode a restored entry of key group " +
                                     std::to_string(key_group));
         }
     }

@@ -21,7 +21,7 @@ class RocksDbKeyedStateBackend;
 class SharedStateRegistry;
 
 // Restoring keyed state failed: a file is missing or unreadable, or the
-// snapshot does not fit this operator. The message says which and why.
+// snapshot does not fit this operator. The message names the file or the mismatch.
 class StateRestoreError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;

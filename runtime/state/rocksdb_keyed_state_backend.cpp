@@ -34,7 +34,9 @@ rocksdb::Options databaseOptions() {
     return options;
 }
 
-rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+rocksdb::Slice slice(std::string_view s) {
+    return rocksdb::Slice(s.data(), s.size());
+}
 
 std::string changeKey(int cf, std::string_view raw_key) {
     std::string key(4, '\0');
@@ -46,8 +48,8 @@ std::string changeKey(int cf, std::string_view raw_key) {
 }
 
 bool endsWith(const std::string& s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(),
-                                                  suffix.data(), suffix.size()) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix.data(), suffix.size()) == 0;
 }
 
 }  // namespace
@@ -68,9 +70,9 @@ RocksDbKeyedStateBackend::RocksDbKeyedStateBackend(KeyGroupRange range, int max_
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors{
         {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    check(rocksdb::DB::Open(db_options, options_.instance_dir.string(), descriptors, &handles,
-                            &db_),
-          "opening RocksDB in " + options_.instance_dir.string());
+    check(
+        rocksdb::DB::Open(db_options, options_.instance_dir.string(), descriptors, &handles, &db_),
+        "opening RocksDB in " + options_.instance_dir.string());
     column_families_.push_back(
         ColumnFamily{rocksdb::kDefaultColumnFamilyName, "", handles.front()});
 }
@@ -102,8 +104,9 @@ int RocksDbKeyedStateBackend::columnFamily(const std::string& state_name, const 
         if (cf.kind.empty()) {
             cf.kind = kind;
         } else if (cf.kind != kind) {
-            throw std::logic_error("state '" + state_name + "' holds " + cf.kind +
-                                   " state but is now used as " + kind + " state");
+            throw std::logic_error("state '" + state_name + "' contains " + cf.kind +
+                                   " state but is registered as " + kind +
+                                   " state; use the same state type as the snapshot");
         }
         return int(i);
     }
@@ -292,9 +295,9 @@ checkpoint::KeyedStateHandle RocksDbKeyedStateBackend::snapshot(int64_t checkpoi
 
     std::string dir_name = savepoint ? CheckpointStorage::savepointDirName(checkpoint_id)
                                      : CheckpointStorage::checkpointDirName(checkpoint_id);
-    fs::path exclusive_dir = (savepoint ? storage.savepointDir(checkpoint_id)
-                                        : storage.checkpointDir(checkpoint_id)) /
-                             owner;
+    fs::path exclusive_dir =
+        (savepoint ? storage.savepointDir(checkpoint_id) : storage.checkpointDir(checkpoint_id)) /
+        owner;
     std::set<int64_t> reuploaded_groups;
     std::set<std::string> live_ssts;
     for (const std::string& name : names) {
@@ -302,7 +305,8 @@ checkpoint::KeyedStateHandle RocksDbKeyedStateBackend::snapshot(int64_t checkpoi
         if (use_shared && endsWith(name, ".sst")) {
             live_ssts.insert(name);
             auto it = uploaded_.find(name);
-            bool reuse = it != uploaded_.end() && (!registry || registry->contains(it->second.path));
+            bool reuse =
+                it != uploaded_.end() && (!registry || registry->contains(it->second.path));
             if (!reuse) {
                 if (it != uploaded_.end()) {
                     reuploaded_groups.insert(it->second.group);

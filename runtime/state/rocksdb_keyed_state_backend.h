@@ -82,8 +82,7 @@ public:
     bool get(int cf, std::string_view raw_key, std::string& value) const;
     // Visits the entries whose key starts with `prefix` in key order.
     void scan(int cf, std::string_view prefix,
-              const std::function<void(std::string_view key, std::string_view value)>& visit)
-        const;
+              const std::function<void(std::string_view key, std::string_view value)>& visit) const;
     // Buffer a write in the pending batch; `logical_bytes` is what the entry
     // counts towards the next incremental checkpoint.
     void put(int cf, std::string_view raw_key, std::string_view value, uint64_t logical_bytes);
@@ -126,7 +125,7 @@ private:
     // Logical bytes of every entry written since the previous checkpoint,
     // by column family index (4 bytes) + RocksDB key.
     std::unordered_map<std::string, uint64_t> changed_;
-    std::map<std::string, Upload> uploaded_;  // by SST file name
+    std::map<std::string, Upload> uploaded_;   // by SST file name
     std::map<int64_t, uint64_t> group_bytes_;  // logical bytes uploaded per checkpoint
     int checkpoints_since_compaction_ = 0;
 };
@@ -176,10 +175,9 @@ public:
 
     size_t entryCount() const override {
         size_t count = 0;
-        forEachKey([&](int, std::string_view, const std::vector<std::pair<std::string_view,
-                                                                        std::string_view>>&) {
-            ++count;
-        });
+        forEachKey(
+            [&](int, std::string_view,
+                const std::vector<std::pair<std::string_view, std::string_view>>&) { ++count; });
         return count;
     }
 
@@ -213,6 +211,8 @@ public:
                 emit();
                 current_group = key_group;
             }
+            // NOTE: RocksDB stores no update times, so entries outside the
+            // cache show last_update_ns 0.
             const Slot* slot = cache_.find(key, murmur3_32(key));
             group.push_back(
                 Item{std::string(key), displayStored(parts), slot ? slot->last_update_ns : 0});
@@ -370,7 +370,8 @@ template <class V>
 class RocksDbValueState final : public RocksDbCachedState<V>, public ValueState<V> {
 public:
     RocksDbValueState(RocksDbKeyedStateBackend& backend, std::string name,
-                      std::shared_ptr<const TypeSerializer<V>> serializer, const char* kind = "value")
+                      std::shared_ptr<const TypeSerializer<V>> serializer,
+                      const char* kind = "value")
         : RocksDbCachedState<V>(backend, std::move(name), kind),
           serializer_(std::move(serializer)) {}
 
@@ -401,7 +402,7 @@ protected:
         }
         ByteReader in(bytes);
         if (!state_format::readSerialized(*serializer_, in, value)) {
-            throw std::runtime_error("state '" + this->name_ + "' holds a malformed value");
+            throw std::runtime_error("state '" + this->name_ + "' contains a malformed value");
         }
         return true;
     }
@@ -429,8 +430,7 @@ public:
     using ReduceFunction = std::function<V(const V&, const V&)>;
 
     RocksDbReducingState(RocksDbKeyedStateBackend& backend, std::string name,
-                         std::shared_ptr<const TypeSerializer<V>> serializer,
-                         ReduceFunction reduce)
+                         std::shared_ptr<const TypeSerializer<V>> serializer, ReduceFunction reduce)
         : RocksDbCachedState<V>(backend, std::move(name), "reducing"),
           serializer_(std::move(serializer)),
           reduce_(std::move(reduce)) {}
@@ -462,7 +462,7 @@ protected:
         }
         ByteReader in(bytes);
         if (!state_format::readSerialized(*serializer_, in, value)) {
-            throw std::runtime_error("state '" + this->name_ + "' holds a malformed value");
+            throw std::runtime_error("state '" + this->name_ + "' contains a malformed value");
         }
         return true;
     }
@@ -524,7 +524,7 @@ protected:
             return false;
         }
         if (!state_format::readList(*serializer_, bytes, values)) {
-            throw std::runtime_error("state '" + this->name_ + "' holds a malformed list");
+            throw std::runtime_error("state '" + this->name_ + "' contains a malformed list");
         }
         return true;
     }
@@ -613,24 +613,24 @@ protected:
     bool load(int key_group, std::string_view key, RocksDbMapValue<UK, UV>& value) override {
         value.map.clear();
         value.changed.clear();
-        this->backend_.scan(this->cf_, this->dbKey(key_group, key),
-                            [&](std::string_view raw, std::string_view bytes) {
-                                int group = 0;
-                                std::string_view stored_key;
-                                std::string_view user_key;
-                                state_format::decodeDbKey(raw, true, group, stored_key, user_key);
-                                UK uk{};
-                                UV uv{};
-                                ByteReader key_in(user_key);
-                                ByteReader value_in(bytes);
-                                if (!state_format::readSerialized(*key_serializer_, key_in, uk) ||
-                                    !state_format::readSerialized(*value_serializer_, value_in,
-                                                                  uv)) {
-                                    throw std::runtime_error("state '" + this->name_ +
-                                                             "' holds a malformed map entry");
-                                }
-                                value.map.emplace(std::move(uk), std::move(uv));
-                            });
+        this->backend_.scan(
+            this->cf_, this->dbKey(key_group, key),
+            [&](std::string_view raw, std::string_view bytes) {
+                int group = 0;
+                std::string_view stored_key;
+                std::string_view user_key;
+                state_format::decodeDbKey(raw, true, group, stored_key, user_key);
+                UK uk{};
+                UV uv{};
+                ByteReader key_in(user_key);
+                ByteReader value_in(bytes);
+                if (!state_format::readSerialized(*key_serializer_, key_in, uk) ||
+                    !state_format::readSerialized(*value_serializer_, value_in, uv)) {
+                    throw std::runtime_error("state '" + this->name_ +
+                                             "' contains a malformed map entry");
+                }
+                value.map.emplace(std::move(uk), std::move(uv));
+            });
         return !value.map.empty();
     }
     void writeSlot(const std::string& key, Slot& slot) override {

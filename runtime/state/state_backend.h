@@ -9,7 +9,7 @@
 
 namespace sluice {
 
-// Which keyed state backend a job uses, and how.
+// Configuration of the keyed state backend of a job.
 struct StateBackendConfig {
     enum Kind { kHeap, kRocksDb };
     Kind kind = kHeap;
@@ -30,8 +30,8 @@ struct StateBackendConfig {
 // the backend; instance_name must be unique among the live backends of a
 // process (for example "job-op3-sub1"), several incarnations may coexist.
 std::unique_ptr<KeyedStateBackend> createKeyedStateBackend(const StateBackendConfig& config,
-                                                           KeyGroupRange range,
-                                                           int max_parallelism, const Nanos* clock,
+                                                           KeyGroupRange range, int max_parallelism,
+                                                           const Nanos* clock,
                                                            const std::string& instance_name);
 
 }  // namespace sluice

@@ -17,7 +17,8 @@ public:
     std::unique_ptr<InternalKvState> createHeap(HeapKeyedStateBackend& backend) const override {
         return std::make_unique<HeapValueState<V>>(backend, name(), serializer_);
     }
-    std::unique_ptr<InternalKvState> createRocksDb(RocksDbKeyedStateBackend& backend) const override {
+    std::unique_ptr<InternalKvState> createRocksDb(
+        RocksDbKeyedStateBackend& backend) const override {
         return std::make_unique<RocksDbValueState<V>>(backend, name(), serializer_);
     }
 
@@ -35,7 +36,8 @@ public:
     std::unique_ptr<InternalKvState> createHeap(HeapKeyedStateBackend& backend) const override {
         return std::make_unique<HeapListState<V>>(backend, name(), serializer_);
     }
-    std::unique_ptr<InternalKvState> createRocksDb(RocksDbKeyedStateBackend& backend) const override {
+    std::unique_ptr<InternalKvState> createRocksDb(
+        RocksDbKeyedStateBackend& backend) const override {
         return std::make_unique<RocksDbListState<V>>(backend, name(), serializer_);
     }
 
@@ -56,7 +58,8 @@ public:
     std::unique_ptr<InternalKvState> createHeap(HeapKeyedStateBackend& backend) const override {
         return std::make_unique<HeapMapState<UK, UV>>(backend, name(), keys_, values_);
     }
-    std::unique_ptr<InternalKvState> createRocksDb(RocksDbKeyedStateBackend& backend) const override {
+    std::unique_ptr<InternalKvState> createRocksDb(
+        RocksDbKeyedStateBackend& backend) const override {
         return std::make_unique<RocksDbMapState<UK, UV>>(backend, name(), keys_, values_);
     }
 
@@ -80,7 +83,8 @@ public:
     std::unique_ptr<InternalKvState> createHeap(HeapKeyedStateBackend& backend) const override {
         return std::make_unique<HeapReducingState<V>>(backend, name(), serializer_, reduce_);
     }
-    std::unique_ptr<InternalKvState> createRocksDb(RocksDbKeyedStateBackend& backend) const override {
+    std::unique_ptr<InternalKvState> createRocksDb(
+        RocksDbKeyedStateBackend& backend) const override {
         return std::make_unique<RocksDbReducingState<V>>(backend, name(), serializer_, reduce_);
     }
 

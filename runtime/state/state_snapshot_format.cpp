@@ -274,12 +274,12 @@ void readHandleEntries(const checkpoint::KeyedStateHandle& handle, const Checkpo
     }
     if (handle.backend() == "heap") {
         for (const auto& file : handle.files()) {
-            readHeapFile(handle, storage.root() / file.path(), file.path(), own, visit);
+            readHeapFile(handle, storage.root() / file.path(), file.path(), overlap, visit);
         }
         return;
     }
     if (handle.backend() == "rocksdb") {
-        readRocksDbFiles(handle, storage, own, scratch_dir, visit);
+        readRocksDbFiles(handle, storage, overlap, scratch_dir, visit);
         return;
     }
     throw StateRestoreError("checkpoint " + std::to_string(handle.checkpoint_id()) +

@@ -87,7 +87,9 @@ inline uint64_t logicalBytes(std::string_view key, std::string_view user_key,
 void appendDbKey(std::string& out, int key_group, std::string_view key, bool map_state);
 bool decodeDbKey(std::string_view raw, bool map_state, int& key_group, std::string_view& key,
                  std::string_view& user_key);
-inline bool isMapKind(std::string_view kind) { return kind == "map"; }
+inline bool isMapKind(std::string_view kind) {
+    return kind == "map";
+}
 
 // Heap snapshot file: magic "SLHEAP01", varint state count, then per state
 // its name, kind and entry count, then its entries as (varint key group,

@@ -11,6 +11,10 @@ namespace sluice {
 class InputContext {
 public:
     virtual bool outputAvailable() const = 0;
+    // False once the running step used its share of simulated CPU time; the
+    // processor then stops and the task resumes the buffer in a later step,
+    // so priority events and timers are not delayed by a whole buffer.
+    virtual bool stepBudgetLeft() = 0;
     // A watermark or watermark status element arrived on `channel`, a task-wide
     // channel index across all input gates.
     virtual void onWatermark(int channel, TimestampMs watermark) = 0;
@@ -27,6 +31,7 @@ public:
     enum class Result {
         kBufferDone,     // every element of the buffer was processed
         kBackpressured,  // stopped before an element: no output buffer left
+        kYield,          // stopped after an element: the step's budget is used up
         kCorrupt,        // the buffer holds an element that could not be read
     };
 

@@ -1,5 +1,6 @@
 #include "runtime/task/stream_task.h"
 
+#include "runtime/core/log.h"
 #include "runtime/state/heap_keyed_state_backend.h"
 
 #include <algorithm>
@@ -88,8 +89,9 @@ void StreamTask::buildChain() {
         context->cost.jitter = node.cost.jitter;
         std::unique_ptr<KeyedStateBackend> backend;
         if (operators_.back()->isKeyed()) {
-            backend = std::make_unique<HeapKeyedStateBackend>(context->key_group_range,
-                                                              node.max_parallelism, nullptr);
+            backend = createKeyedStateBackend(
+                spec_.state_backend, context->key_group_range, node.max_parallelism, &clock_ns_,
+                "op" + std::to_string(node.id) + "-sub" + std::to_string(spec_.id.subtask));
             context->keyed_state_backend = backend.get();
         }
         backends_.push_back(std::move(backend));
@@ -110,9 +112,8 @@ void StreamTask::buildChain() {
                     operators_[size_t(chained)].get(), contexts_[size_t(chained)].get(),
                     target.cost.skew));
             } else {
-                auto it = std::find_if(v.out_edges.begin(), v.out_edges.end(), [&](int e) {
-                    return job.edge(e).stream_edge == edge_id;
-                });
+                auto it = std::find_if(v.out_edges.begin(), v.out_edges.end(),
+                                       [&](int e) { return job.edge(e).stream_edge == edge_id; });
                 int partition = int(it - v.out_edges.begin());
                 outputs_.push_back(node.output_type->createRecordWriterOutput(
                     partitions_[size_t(partition)].get(), job.edge(*it).partitioner,
@@ -137,6 +138,13 @@ void StreamTask::buildChain() {
         operators_[i]->setup(contexts_[i].get(), output);
     }
 
+    int64_t chain_ns = 0;
+    for (int node : v.nodes) {
+        chain_ns += graph.node(node).cost.ns_per_record;
+    }
+    max_records_per_step_ =
+        uint64_t(std::max<int64_t>(1, spec_.step_quantum_ns / std::max<int64_t>(1, chain_ns)));
+
     const StreamNode& head = graph.node(v.head_node);
     if (head.is_source) {
         source_ = dynamic_cast<SourceOperatorBase*>(operators_[0].get());
@@ -149,6 +157,41 @@ void StreamTask::buildChain() {
     }
 }
 
+void StreamTask::restoreState() {
+    if (!spec_.restore) {
+        return;
+    }
+    const JobVertex& v = vertex();
+    for (size_t i = 0; i < v.nodes.size(); ++i) {
+        int node = v.nodes[i];
+        std::vector<checkpoint::KeyedStateHandle> handles;
+        std::map<int, uint64_t> offsets;
+        for (const auto& subtask : spec_.restore->subtask_states()) {
+            for (const auto& handle : subtask.keyed_state()) {
+                if (handle.operator_() == node) {
+                    handles.push_back(handle);
+                }
+            }
+            for (const auto& op_state : subtask.operator_state()) {
+                if (op_state.operator_() != node) {
+                    continue;
+                }
+                for (const auto& offset : op_state.source_offsets()) {
+                    offsets[offset.partition()] = uint64_t(offset.offset());
+                }
+            }
+        }
+        if (backends_[i] && !handles.empty()) {
+            backends_[i]->restore(handles, *spec_.restore_storage);
+        }
+        if (i == 0 && source_ && !offsets.empty()) {
+            source_->restoreOffsets(offsets);
+        }
+    }
+    log::info("task", "task.restored",
+              {{"task", name()}, {"checkpoint", std::to_string(spec_.restore->checkpoint_id())}});
+}
+
 void StreamTask::setState(ExecutionState state, const std::string& cause) {
     state_ = state;
     if (state_listener_) {
@@ -159,7 +202,9 @@ void StreamTask::setState(ExecutionState state, const std::string& cause) {
 void StreamTask::start() {
     setState(ExecutionState::kInitializing);
     activity_since_ns_ = env_.now();
+    clock_ns_ = env_.now();
     try {
+        restoreState();
         for (auto& op : operators_) {
             op->open();
         }
@@ -183,6 +228,7 @@ void StreamTask::wake() {
 }
 
 void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
+    clock_ns_ = env_.now();
     switch (kind) {
         case kStepStart:
             if (arg != step_token_) {
@@ -224,8 +270,8 @@ void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
             break;
         case kOutputTimeout:
             for (auto& partition : partitions_) {
-                int64_t bytes = partition->prioritizeBarrier(
-                    int64_t(arg), &channel_state_[int64_t(arg)]);
+                int64_t bytes =
+                    partition->prioritizeBarrier(int64_t(arg), &channel_state_[int64_t(arg)]);
                 if (bytes >= 0 && checkpoint_.id == int64_t(arg)) {
                     checkpoint_.persisted_bytes += bytes;
                     checkpoint_.unaligned = true;
@@ -296,7 +342,9 @@ void StreamTask::onWatermarkStatus(int channel, bool idle) {
     }
 }
 
-TimestampMs StreamTask::currentProcessingTimeMs() const { return env_.now() / kNanosPerMilli; }
+TimestampMs StreamTask::currentProcessingTimeMs() const {
+    return env_.now() / kNanosPerMilli;
+}
 
 void StreamTask::registerProcessingTimer(StreamOperatorBase* op, TimestampMs time_ms,
                                          uint64_t timer_id) {
@@ -352,6 +400,7 @@ void StreamTask::runStep() {
     }
     in_step_ = true;
     step_started_ns_ = env_.now();
+    records_this_step_ = 0;
 
     bool did_work = false;
     Nanos wait_until = -1;

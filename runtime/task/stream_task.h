@@ -1,6 +1,10 @@
 #pragma once
 
+#include "proto/checkpoint.pb.h"
 #include "runtime/checkpoint/checkpoint_config.h"
+#include "runtime/checkpoint/checkpoint_storage.h"
+#include "runtime/checkpoint/shared_state_registry.h"
+#include "runtime/state/state_backend.h"
 #include "runtime/core/environment.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/network/input_gate.h"
@@ -34,8 +38,19 @@ struct TaskSpec {
     int node = 1;  // TaskManager node that runs the task
     NetworkConfig network;
     CheckpointConfig checkpointing;
+    StateBackendConfig state_backend;
+    // Where snapshots go; null when the job takes no checkpoints.
+    CheckpointStorage* storage = nullptr;
+    SharedStateRegistry* registry = nullptr;
+    // The checkpoint or savepoint to start from, and the storage it is in;
+    // null for a fresh start.
+    const checkpoint::CheckpointMetadata* restore = nullptr;
+    const CheckpointStorage* restore_storage = nullptr;
     // Largest number of records a source emits in one step.
     uint64_t source_batch_records = 1024;
+    // Simulated CPU time after which a step ends and the rest of its input
+    // buffer waits for the next step.
+    Nanos step_quantum_ns = kNanosPerMilli;
 };
 
 // One subtask: a chain of operators run by a single-threaded mailbox loop.
@@ -86,6 +101,7 @@ public:
 
     // InputContext
     bool outputAvailable() const override;
+    bool stepBudgetLeft() override { return ++records_this_step_ < max_records_per_step_; }
     void onWatermark(int channel, TimestampMs watermark) override;
     void onWatermarkStatus(int channel, bool idle) override;
 
@@ -140,6 +156,7 @@ private:
     };
 
     void buildChain();
+    void restoreState();
     // Checkpointing, in stream_task_checkpoint.cpp.
     void handleBarrier(int flat_channel, const NetworkBuffer& barrier);
     void beginCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint);
@@ -147,6 +164,7 @@ private:
     void markBarrierReceived(int flat_channel);
     void takeSnapshot(bool unaligned);
     void persistInFlightInput();
+    void persistOvertaken(int flat_channel, int count);
     void switchToUnaligned();
     void maybeAcknowledge();
     void sendAcknowledge();
@@ -220,13 +238,17 @@ private:
         uint64_t timer_id;
     };
     CheckpointProgress checkpoint_;
+    std::vector<checkpoint::KeyedStateHandle> keyed_handles_;  // of the running snapshot
+    Nanos clock_ns_ = 0;  // simulated time, for state entries' last update
     std::map<int64_t, std::vector<PersistedBuffer>> channel_state_;
     std::vector<PartitionOffset> checkpoint_offsets_;  // source offsets at the snapshot
-    std::vector<int64_t> deferred_triggers_;  // (id, trigger time, savepoint) triples
+    std::vector<int64_t> deferred_triggers_;           // (id, trigger time, savepoint) triples
     std::vector<int> flat_gate_;
     std::vector<int> flat_channel_;
     std::vector<bool> flat_finished_;
     Nanos extra_step_cost_ns_ = 0;  // synchronous snapshot time of this step
+    uint64_t records_this_step_ = 0;
+    uint64_t max_records_per_step_ = 1;
     std::map<uint64_t, PendingTimer> processing_timers_;
     std::vector<uint64_t> deferred_timers_;  // fired while a step ran
     uint64_t next_timer_token_ = 0;

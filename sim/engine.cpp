@@ -59,6 +59,12 @@ CheckpointConfig checkpointConfigOf(const scenario::Checkpointing& c) {
     return config;
 }
 
+void applyBugs(const scenario::DeliberateBugs& bugs, CheckpointConfig* config) {
+    config->bug_skip_alignment = bugs.skip_alignment();
+    config->bug_dont_rewind_sources = bugs.dont_rewind_sources();
+    config->bug_drop_channel_state = bugs.drop_channel_state_on_restore();
+}
+
 }  // namespace
 
 // Samples metrics at each interval of simulated time.
@@ -131,6 +137,7 @@ std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options
     try {
         storage_ = std::make_unique<CheckpointStorage>(checkpoint_dir);
         registry_ = std::make_unique<SharedStateRegistry>(checkpoint_dir);
+        registry_->delete_early = scenario_.proto.bugs().delete_shared_files_early();
         storage_->sharedDir();  // Flink's layout has both folders from the start
         storage_->taskOwnedDir();
     } catch (const std::exception& e) {
@@ -231,6 +238,7 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
     shuffle_ = std::make_unique<ShuffleRegistry>();
 
     checkpoint_config_ = checkpointConfigOf(s.checkpointing());
+    applyBugs(s.bugs(), &checkpoint_config_);
     JobManagerConfig jm_config;
     jm_config.task_managers = task_managers;
     jm_config.checkpointing = checkpoint_config_;

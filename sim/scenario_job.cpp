@@ -215,8 +215,9 @@ private:
 // of the scenario schema.
 class StoreSink final : public SinkFunction<Record> {
 public:
-    StoreSink(ExternalStore* store, int sink_index, const scenario::Sink& spec)
-        : store_(store), sink_index_(sink_index), spec_(spec) {}
+    StoreSink(ExternalStore* store, int sink_index, const scenario::Sink& spec,
+              const scenario::DeliberateBugs& bugs)
+        : store_(store), sink_index_(sink_index), spec_(spec), bugs_(bugs) {}
 
     void open(const OperatorContext& context) override {
         subtask_ = context.subtask_index;
@@ -254,10 +255,14 @@ public:
         if (spec_.kind() == scenario::TWO_PHASE_COMMIT) {
             // preCommit on the barrier; the next epoch gets a new transaction.
             store_->preCommit(current_, now());
+            if (bugs_.commit_on_pre_commit()) {
+                store_->commit(current_, now());
+            }
             pending_[checkpoint_id] = current_;
             current_ = begin(checkpoint_id + 1);
         }
-        if (spec_.kind() == scenario::ASYNC_AT_LEAST_ONCE) {
+        if (spec_.kind() == scenario::ASYNC_AT_LEAST_ONCE &&
+            !bugs_.at_least_once_sink_without_flush()) {
             return durable_at_ns_;  // the checkpoint waits for outstanding writes
         }
         return 0;
@@ -301,6 +306,7 @@ private:
     ExternalStore* store_;
     int sink_index_;
     scenario::Sink spec_;
+    scenario::DeliberateBugs bugs_;
     const ProcessingTimeService* clock_ = nullptr;
     int subtask_ = 0;
     int64_t current_ = -1;
@@ -455,9 +461,10 @@ std::variant<ScenarioJob, ScenarioError> buildScenarioJob(const LoadedScenario& 
                 int sink_index = sink_count++;
                 job.sinks.push_back(index);
                 scenario::Sink spec = op.sink();
+                scenario::DeliberateBugs bugs = s.bugs();
                 result = input.addSink(
-                    [store, sink_index, spec]() -> std::unique_ptr<SinkFunction<Record>> {
-                        return std::make_unique<StoreSink>(store, sink_index, spec);
+                    [store, sink_index, spec, bugs]() -> std::unique_ptr<SinkFunction<Record>> {
+                        return std::make_unique<StoreSink>(store, sink_index, spec, bugs);
                     },
                     op.id());
             } else {

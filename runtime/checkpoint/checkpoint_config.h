@@ -34,6 +34,12 @@ struct CheckpointConfig {
     Nanos sync_ns_per_entry = 20;
     Nanos sync_base_ns = 100 * kNanosPerMicro;
     uint64_t upload_bits_per_second = 200'000'000;
+    // Deliberate bugs, to prove the checks: aligned checkpoints that never
+    // block a channel, and restores that ignore source offsets or channel
+    // state.
+    bool bug_skip_alignment = false;
+    bool bug_dont_rewind_sources = false;
+    bool bug_drop_channel_state = false;
 };
 
 }  // namespace sluice

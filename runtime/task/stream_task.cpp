@@ -184,7 +184,7 @@ void StreamTask::restoreState() {
         if (backends_[i] && !handles.empty()) {
             backends_[i]->restore(handles, *spec_.restore_storage);
         }
-        if (i == 0 && source_ && !offsets.empty()) {
+        if (i == 0 && source_ && !offsets.empty() && !spec_.checkpointing.bug_dont_rewind_sources) {
             source_->restoreOffsets(offsets);
         }
     }

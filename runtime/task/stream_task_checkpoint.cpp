@@ -104,7 +104,8 @@ void StreamTask::markBarrierReceived(int flat) {
     ++checkpoint_.received_count;
     int total = int(checkpoint_.received.size());
     bool blocking = spec_.checkpointing.mode != CheckpointingMode::kAtLeastOnce &&
-                    !checkpoint_.snapshotted && !checkpoint_.unaligned;
+                    !spec_.checkpointing.bug_skip_alignment && !checkpoint_.snapshotted &&
+                    !checkpoint_.unaligned;
     if (checkpoint_.received_count < total) {
         if (blocking && !flat_finished_[size_t(flat)]) {
             gates_[size_t(flat_gate_[size_t(flat)])]->setBlocked(flat_channel_[size_t(flat)], true);

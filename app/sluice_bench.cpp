@@ -1,18 +1,23 @@
 // sluice-bench: measures how fast the engine simulates a wordcount job, and
 // compares it with a plain loop that generates the same records and counts
-// them in a hash map.
+// them in a hash map. Two more modes measure the size of incremental RocksDB
+// checkpoints, and the alignment time of aligned checkpoints against state
+// size, parallelism and shuffle stages.
 
 #include "sim/engine.h"
 #include "sim/random.h"
 
+#include <google/protobuf/text_format.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -26,32 +31,59 @@ constexpr int kExitOk = 0;
 constexpr int kExitRunFailed = 1;
 constexpr int kExitUsage = 2;
 
-constexpr const char* kUsage = R"(Usage: sluice-bench [options]
+constexpr const char* kUsage = R"(Usage: sluice-bench [mode] [options]
 
-Runs a wordcount job on the simulator (generator source at parallelism 4,
-keyBy, COUNT aggregate at parallelism 4, discarding sink at parallelism 2,
-keys drawn from zipf 1.0) and then a plain loop that generates the same
-records and counts them per key in a std::unordered_map. Prints one
-"name: value" line per measurement; progress goes to standard error.
+Modes:
+  (default)        Wordcount throughput. Runs a wordcount job on the
+                   simulator (generator source at parallelism 4, keyBy, COUNT
+                   aggregate at parallelism 4, discarding sink at parallelism
+                   2, keys drawn from zipf 1.0, no checkpoints) and then a
+                   plain loop that generates the same records and counts them
+                   per key in a std::unordered_map.
+  --incremental    Runs a scenario with incremental RocksDB checkpoints and
+                   prints checkpointed_size_bytes / full_size_bytes of the
+                   completed checkpoints triggered after every bounded source
+                   finished.
+  --paper-check    Runs jobs with aligned EXACTLY_ONCE checkpoints over a grid
+                   of key counts (10 k, 100 k, 1 M), parallelism (2, 4, 8) and
+                   keyBy stages (1, 2), and prints the mean and maximum
+                   alignment time of each cell as a table.
+
+Prints one "name: value" line per measurement (and the table of
+--paper-check); progress goes to standard error.
 
 Options:
-  --records N   Source records of the job (default 10000000).
-  --keys N      Distinct keys of the generator (default 100000).
-  --help        Show this text.
+  --backend heap|rocksdb  Keyed state backend of the wordcount and
+                          --paper-check jobs (default heap).
+  --records N             Source records of the wordcount job (default 10000000).
+  --keys N                Distinct keys of the wordcount generator (default 100000).
+  --scenario FILE         Scenario of --incremental (default
+                          scenarios/rocksdb-incremental.textproto, relative to
+                          the working directory).
+  --help                  Show this text.
 
-Exit status: 0 when the run finished, 1 when the job did not finish, 2 for
-invalid usage.
+Exit status: 0 when every run finished, 1 when a job did not finish or
+failed, 2 for invalid usage or an invalid scenario.
 )";
 
-// Fixed parameters of the job. runBaseline() mirrors them.
+enum class Mode { kWordcount, kIncremental, kPaperCheck };
+
+// Fixed parameters of the wordcount job. runBaseline() mirrors them.
 constexpr uint64_t kSeed = 42;
 constexpr int kSourceParallelism = 4;
 constexpr const char* kKeyPrefix = "word-";
 
 struct Options {
+    Mode mode = Mode::kWordcount;
+    bool rocksdb = false;
     uint64_t records = 10'000'000;
     uint64_t keys = 100'000;
+    std::string scenario = "scenarios/rocksdb-incremental.textproto";
 };
+
+const char* backendName(const Options& options) {
+    return options.rocksdb ? "rocksdb" : "heap";
+}
 
 bool parsePositive(const char* text, uint64_t* value) {
     char* end = nullptr;
@@ -71,18 +103,36 @@ std::optional<int> parseArguments(int argc, char** argv, Options* options) {
                      message.c_str());
         return kExitUsage;
     };
+    bool mode_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
             std::fputs(kUsage, stdout);
             return kExitOk;
         }
-        if (arg == "--records" || arg == "--keys") {
+        if (arg == "--incremental" || arg == "--paper-check") {
+            if (mode_given) {
+                return usageError("give at most one of --incremental and --paper-check");
+            }
+            mode_given = true;
+            options->mode = arg == "--incremental" ? Mode::kIncremental : Mode::kPaperCheck;
+        } else if (arg == "--records" || arg == "--keys") {
             uint64_t number = 0;
             if (i + 1 >= argc || !parsePositive(argv[++i], &number)) {
                 return usageError(arg + " needs a positive integer");
             }
             (arg == "--records" ? options->records : options->keys) = number;
+        } else if (arg == "--backend") {
+            std::string value = i + 1 < argc ? argv[++i] : "";
+            if (value != "heap" && value != "rocksdb") {
+                return usageError("--backend needs heap or rocksdb");
+            }
+            options->rocksdb = value == "rocksdb";
+        } else if (arg == "--scenario") {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                return usageError("--scenario needs a file");
+            }
+            options->scenario = argv[++i];
         } else {
             return usageError("unknown argument " + arg);
         }
@@ -100,7 +150,9 @@ std::string scenarioText(const Options& options) {
            "seed: " +
            std::to_string(kSeed) +
            "\n"
-           "cluster { task_managers: 2 }\n"
+           "cluster { task_managers: 2 }\n" +
+           // No interval: checkpointing stays off, only the backend changes.
+           (options.rocksdb ? "checkpointing { state_backend: ROCKSDB }\n" : "") +
            "job {\n"
            "  name: \"bench-wordcount\"\n"
            "  operators {\n"
@@ -235,25 +287,29 @@ uint64_t peakRssBytes() {
     return uint64_t(usage.ru_maxrss) * 1024;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    Options options;
-    if (auto status = parseArguments(argc, argv, &options)) {
-        return *status;
-    }
-    auto scenario =
-        sluice::sim::parseScenario(scenarioText(options), "bench-wordcount.textproto", ".", false);
+// Builds an engine from scenario text; prints the error and returns null on
+// failure.
+std::unique_ptr<Engine> engineFromText(const std::string& text, const std::string& name) {
+    auto scenario = sluice::sim::parseScenario(text, name, ".", false);
     if (auto* error = std::get_if<sluice::sim::ScenarioError>(&scenario)) {
         std::fprintf(stderr, "%s\n", error->format().c_str());
-        return kExitUsage;
+        return nullptr;
     }
     auto loaded = Engine::fromScenario(std::move(std::get<sluice::sim::LoadedScenario>(scenario)));
     if (auto* error = std::get_if<sluice::sim::ScenarioError>(&loaded)) {
         std::fprintf(stderr, "%s\n", error->format().c_str());
+        return nullptr;
+    }
+    return std::move(std::get<std::unique_ptr<Engine>>(loaded));
+}
+
+int runWordcount(const Options& options) {
+    std::unique_ptr<Engine> owned =
+        engineFromText(scenarioText(options), "bench-wordcount.textproto");
+    if (!owned) {
         return kExitUsage;
     }
-    Engine& engine = *std::get<std::unique_ptr<Engine>>(loaded);
+    Engine& engine = *owned;
     const int source_node = engine.scenarioJob().node_of_operator.at(0);
 
     // Progress: the predicate runs after every event, so it only counts
@@ -290,6 +346,7 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(options.records));
     BaselineResult baseline = runBaseline(options);
 
+    std::printf("backend: %s\n", backendName(options));
     std::printf("records: %llu\n", static_cast<unsigned long long>(engine_records));
     std::printf("keys: %llu\n", static_cast<unsigned long long>(options.keys));
     std::printf("run_state: %s\n", sluice::sim::runStateName(engine.runState()));
@@ -311,4 +368,386 @@ int main(int argc, char** argv) {
     std::printf("peak_rss_bytes: %llu\n", static_cast<unsigned long long>(peakRssBytes()));
     std::printf("digest: %s\n", engine.digestHex().c_str());
     return engine.runState() == sluice::sim::RunState::kFinished ? kExitOk : kExitRunFailed;
+}
+
+struct RatioStats {
+    int count = 0;
+    double min = 0;
+    double avg = 0;
+    double max = 0;
+};
+
+RatioStats ratioStats(const std::vector<double>& ratios) {
+    RatioStats stats;
+    if (ratios.empty()) {
+        return stats;
+    }
+    stats.count = int(ratios.size());
+    stats.min = *std::min_element(ratios.begin(), ratios.end());
+    stats.max = *std::max_element(ratios.begin(), ratios.end());
+    double sum = 0;
+    for (double r : ratios) {
+        sum += r;
+    }
+    stats.avg = sum / double(ratios.size());
+    return stats;
+}
+
+void printRatioStats(const char* prefix, const RatioStats& stats) {
+    std::printf("%s_count: %d\n", prefix, stats.count);
+    std::printf("%s_min: %.4f\n", prefix, stats.min);
+    std::printf("%s_avg: %.4f\n", prefix, stats.avg);
+    std::printf("%s_max: %.4f\n", prefix, stats.max);
+}
+
+int runIncremental(const Options& options) {
+    auto loaded = Engine::fromFile(options.scenario);
+    if (auto* error = std::get_if<sluice::sim::ScenarioError>(&loaded)) {
+        std::fprintf(stderr, "%s\n", error->format().c_str());
+        return kExitUsage;
+    }
+    Engine& engine = *std::get<std::unique_ptr<Engine>>(loaded);
+
+    // The initial load is over when every bounded generator emitted all its
+    // records; checkpoints triggered before that upload the load itself.
+    struct BoundedSource {
+        int node;
+        uint64_t records;
+    };
+    std::vector<BoundedSource> bounded;
+    const auto& operators = engine.scenario().proto.job().operators();
+    for (int i = 0; i < operators.size(); ++i) {
+        const auto& op = operators[i];
+        if (op.has_generator() && op.generator().record_count() > 0) {
+            bounded.push_back({engine.scenarioJob().node_of_operator.at(size_t(i)),
+                               op.generator().record_count()});
+        }
+    }
+    std::optional<sluice::Nanos> load_done_ns;
+    sluice::Nanos next_report_ns = 0;
+    auto start = std::chrono::steady_clock::now();
+    engine.runUntil([&] {
+        // Checked after every event so that the end of the load is exact to
+        // the event; the run has about 150 k events.
+        if (!load_done_ns) {
+            bool done = true;
+            for (const auto& source : bounded) {
+                done = done && sourceRecords(engine, source.node) >= source.records;
+            }
+            if (done) {
+                load_done_ns = engine.now();
+                std::fprintf(stderr, "progress: initial load finished at %.3f s simulated\n",
+                             double(engine.now()) / 1e9);
+            }
+        }
+        if (engine.now() >= next_report_ns) {
+            std::fprintf(stderr, "progress: %.1f of %.1f s simulated, %.1f s wall\n",
+                         double(engine.now()) / 1e9, double(engine.untilNs()) / 1e9,
+                         secondsSince(start));
+            next_report_ns += engine.untilNs() / 10;
+        }
+        return false;
+    });
+    double wall = secondsSince(start);
+
+    std::vector<double> all;
+    std::vector<double> partial;  // without the checkpoints that uploaded everything
+    int full_uploads = 0;
+    int completed = 0;
+    for (const auto& stats : engine.checkpointHistory()) {
+        if (stats.savepoint || stats.status != sluice::CheckpointStatus::kCompleted) {
+            continue;
+        }
+        ++completed;
+        if (!load_done_ns || stats.trigger_time_ns < *load_done_ns || stats.full_size_bytes <= 0) {
+            continue;
+        }
+        double ratio = double(stats.checkpointed_size_bytes) / double(stats.full_size_bytes);
+        all.push_back(ratio);
+        if (stats.checkpointed_size_bytes >= stats.full_size_bytes) {
+            ++full_uploads;
+        } else {
+            partial.push_back(ratio);
+        }
+    }
+    std::printf("scenario: %s\n", options.scenario.c_str());
+    std::printf("run_state: %s\n", sluice::sim::runStateName(engine.runState()));
+    std::printf("events: %llu\n", static_cast<unsigned long long>(engine.eventCount()));
+    std::printf("engine_wall_seconds: %.3f\n", wall);
+    std::printf("simulated_seconds: %.3f\n", double(engine.now()) / 1e9);
+    std::printf("load_finished_seconds: %.3f\n", load_done_ns ? double(*load_done_ns) / 1e9 : -1.0);
+    std::printf("completed_checkpoints: %d\n", completed);
+    // Checkpoints after the load that uploaded the whole state: the
+    // compacting ones.
+    std::printf("full_uploads_after_load: %d\n", full_uploads);
+    printRatioStats("incremental_over_full", ratioStats(all));
+    printRatioStats("incremental_over_full_without_full_uploads", ratioStats(partial));
+    std::printf("peak_rss_bytes: %llu\n", static_cast<unsigned long long>(peakRssBytes()));
+    std::printf("digest: %s\n", engine.digestHex().c_str());
+    if (!load_done_ns) {
+        std::fprintf(stderr, "sluice-bench: the bounded sources never finished\n");
+        return kExitRunFailed;
+    }
+    return engine.runState() == sluice::sim::RunState::kFailed ||
+                   engine.runState() == sluice::sim::RunState::kStalled
+               ? kExitRunFailed
+               : kExitOk;
+}
+
+// One cell of the paper check.
+struct PaperCell {
+    uint64_t keys = 0;
+    int parallelism = 0;
+    int stages = 0;
+};
+
+// Workload of every cell: the same total rate and duration, so that only
+// the swept parameter changes. Costs keep each subtask well below full load
+// (at parallelism 2 a keyed subtask is about 25 % busy).
+constexpr double kPaperRatePerSecond = 1'000'000;
+constexpr uint64_t kPaperRunMs = 3000;
+constexpr uint64_t kPaperIntervalMs = 200;
+// Checkpoints triggered earlier are left out: the pipeline fills up and the
+// state grows during the first second.
+constexpr sluice::Nanos kPaperWarmupNs = sluice::kNanosPerSecond;
+
+sluice::scenario::Scenario paperScenario(const PaperCell& cell, bool rocksdb) {
+    using namespace sluice::scenario;
+    Scenario s;
+    s.set_name("paper-check");
+    s.set_seed(7);
+    s.mutable_cluster()->set_task_managers(2);
+    s.mutable_run()->set_until_ms(kPaperRunMs + 1000);
+    Checkpointing* c = s.mutable_checkpointing();
+    c->set_mode(EXACTLY_ONCE);
+    c->set_interval_ms(kPaperIntervalMs);
+    c->set_state_backend(rocksdb ? ROCKSDB : HEAP);
+    c->set_incremental(rocksdb);
+    Job* job = s.mutable_job();
+    job->set_name("paper-check");
+
+    auto addOperator = [&](const std::string& id, uint64_t ns_per_record) {
+        Operator* op = job->add_operators();
+        op->set_id(id);
+        op->set_parallelism(uint32_t(cell.parallelism));
+        op->mutable_cost()->set_ns_per_record(ns_per_record);
+        op->mutable_cost()->set_jitter(0.2);
+        return op;
+    };
+    auto addEdge = [&](const std::string& from, const std::string& to, Partitioning p) {
+        Edge* edge = job->add_edges();
+        edge->set_from(from);
+        edge->set_to(to);
+        edge->set_partitioning(p);
+    };
+    GeneratorSource* generator = addOperator("source", 100)->mutable_generator();
+    generator->set_key_count(cell.keys);
+    generator->set_key_prefix("k-");
+    generator->set_distribution(UNIFORM);
+    generator->set_rate_per_second(kPaperRatePerSecond);
+    generator->set_record_count(uint64_t(kPaperRatePerSecond) * kPaperRunMs / 1000);
+    std::string previous = "source";
+    for (int stage = 1; stage <= cell.stages; ++stage) {
+        std::string id = "count" + std::to_string(stage);
+        addOperator(id, 400)->mutable_aggregate()->set_function(COUNT);
+        addEdge(previous, id, HASH);
+        previous = id;
+    }
+    addOperator("sink", 100)->mutable_sink()->set_kind(DISCARD);
+    addEdge(previous, "sink", FORWARD);
+    return s;
+}
+
+struct PaperResult {
+    PaperCell cell;
+    bool finished = false;
+    int checkpoints = 0;
+    double state_mb = 0;               // mean full size of the measured checkpoints
+    double align_mean_ms = 0;          // mean over checkpoints of the largest subtask alignment
+    double align_max_ms = 0;           // largest subtask alignment of any checkpoint
+    double subtask_align_mean_ms = 0;  // mean over (checkpoint, non-source subtask)
+    double start_delay_mean_ms = 0;    // mean start delay of the last stage's subtasks
+    double duration_mean_ms = 0;       // mean end-to-end duration
+    double wall_seconds = 0;
+};
+
+std::optional<PaperResult> runPaperCell(const PaperCell& cell, bool rocksdb) {
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(paperScenario(cell, rocksdb), &text);
+    std::unique_ptr<Engine> engine = engineFromText(text, "paper-check.textproto");
+    if (!engine) {
+        return std::nullopt;
+    }
+    auto start = std::chrono::steady_clock::now();
+    engine->run();
+    PaperResult result;
+    result.cell = cell;
+    result.wall_seconds = secondsSince(start);
+    result.finished = engine->runState() == sluice::sim::RunState::kFinished;
+
+    const auto& vertices = engine->jobGraph().vertices();
+    int last_vertex = int(vertices.size()) - 1;  // topological order: the sink's chain is last
+    double align_sum = 0;
+    double subtask_sum = 0;
+    int subtask_count = 0;
+    double delay_sum = 0;
+    int delay_count = 0;
+    double duration_sum = 0;
+    double state_sum = 0;
+    for (const auto& stats : engine->checkpointHistory()) {
+        if (stats.savepoint || stats.status != sluice::CheckpointStatus::kCompleted ||
+            stats.trigger_time_ns < kPaperWarmupNs) {
+            continue;
+        }
+        ++result.checkpoints;
+        double max_ms = double(stats.maxAlignmentNs()) / 1e6;
+        align_sum += max_ms;
+        result.align_max_ms = std::max(result.align_max_ms, max_ms);
+        duration_sum += double(stats.endToEndDurationNs()) / 1e6;
+        state_sum += double(stats.full_size_bytes) / 1e6;
+        for (const auto& subtask : stats.subtasks) {
+            if (vertices.at(size_t(subtask.vertex)).is_source) {
+                continue;
+            }
+            subtask_sum += double(subtask.alignment_duration_ns) / 1e6;
+            ++subtask_count;
+            if (subtask.vertex == last_vertex) {
+                delay_sum += double(subtask.start_delay_ns) / 1e6;
+                ++delay_count;
+            }
+        }
+    }
+    if (result.checkpoints > 0) {
+        result.align_mean_ms = align_sum / result.checkpoints;
+        result.duration_mean_ms = duration_sum / result.checkpoints;
+        result.state_mb = state_sum / result.checkpoints;
+    }
+    result.subtask_align_mean_ms = subtask_count > 0 ? subtask_sum / subtask_count : 0;
+    result.start_delay_mean_ms = delay_count > 0 ? delay_sum / delay_count : 0;
+    return result;
+}
+
+const PaperResult* findCell(const std::vector<PaperResult>& results, uint64_t keys, int parallelism,
+                            int stages) {
+    for (const auto& r : results) {
+        if (r.cell.keys == keys && r.cell.parallelism == parallelism && r.cell.stages == stages) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
+int runPaperCheck(const Options& options) {
+    const std::vector<uint64_t> key_counts = {10'000, 100'000, 1'000'000};
+    const std::vector<int> parallelisms = {2, 4, 8};
+    const std::vector<int> stage_counts = {1, 2};
+    std::vector<PaperResult> results;
+    auto start = std::chrono::steady_clock::now();
+    size_t total = key_counts.size() * parallelisms.size() * stage_counts.size();
+    for (int stages : stage_counts) {
+        for (int parallelism : parallelisms) {
+            for (uint64_t keys : key_counts) {
+                PaperCell cell{keys, parallelism, stages};
+                std::fprintf(stderr,
+                             "progress: cell %zu of %zu (keys %llu, parallelism %d, stages %d), "
+                             "%.1f s wall\n",
+                             results.size() + 1, total, static_cast<unsigned long long>(keys),
+                             parallelism, stages, secondsSince(start));
+                auto result = runPaperCell(cell, options.rocksdb);
+                if (!result) {
+                    return kExitUsage;
+                }
+                results.push_back(*result);
+            }
+        }
+    }
+
+    std::printf("backend: %s\n", backendName(options));
+    std::printf(
+        "workload: uniform keys, %.0f records/s for %llu ms, checkpoint every %llu ms, "
+        "measured from %.1f s\n",
+        kPaperRatePerSecond, static_cast<unsigned long long>(kPaperRunMs),
+        static_cast<unsigned long long>(kPaperIntervalMs), double(kPaperWarmupNs) / 1e9);
+    std::printf("%8s %4s %6s %5s %9s %10s %9s %11s %10s %10s %7s\n", "keys", "par", "stages",
+                "ckpts", "state_mb", "align_mean", "align_max", "subtask_avg", "last_delay",
+                "e2e_mean", "wall_s");
+    bool all_finished = true;
+    for (const auto& r : results) {
+        all_finished = all_finished && r.finished;
+        std::printf("%8llu %4d %6d %5d %9.2f %10.3f %9.3f %11.3f %10.3f %10.3f %7.2f%s\n",
+                    static_cast<unsigned long long>(r.cell.keys), r.cell.parallelism, r.cell.stages,
+                    r.checkpoints, r.state_mb, r.align_mean_ms, r.align_max_ms,
+                    r.subtask_align_mean_ms, r.start_delay_mean_ms, r.duration_mean_ms,
+                    r.wall_seconds, r.finished ? "" : "  (job did not finish)");
+    }
+    std::printf(
+        "(times in ms; align_mean and align_max: mean and maximum over checkpoints of the "
+        "largest subtask alignment)\n");
+
+    // Finding (a): for every parallelism and stage count, alignment over
+    // the three state sizes stays within 25 % of its smallest value (or
+    // within 0.05 ms, below which differences are single events).
+    constexpr double kFlatFactor = 1.25;
+    constexpr double kFlatAbsoluteMs = 0.05;
+    double worst_spread = 1.0;
+    bool flat = true;
+    for (int stages : stage_counts) {
+        for (int parallelism : parallelisms) {
+            double lo = std::numeric_limits<double>::max();
+            double hi = 0;
+            for (uint64_t keys : key_counts) {
+                const PaperResult* r = findCell(results, keys, parallelism, stages);
+                lo = std::min(lo, r->align_mean_ms);
+                hi = std::max(hi, r->align_mean_ms);
+            }
+            if (lo > 0) {
+                worst_spread = std::max(worst_spread, hi / lo);
+            }
+            flat = flat && (hi - lo <= kFlatAbsoluteMs || hi <= lo * kFlatFactor);
+        }
+    }
+    // Finding (b): for every state size, alignment grows from the smallest
+    // to the largest parallelism at each stage count, and two stages align
+    // longer than one at each parallelism.
+    bool grows_with_parallelism = true;
+    bool grows_with_stages = true;
+    for (uint64_t keys : key_counts) {
+        for (int stages : stage_counts) {
+            const PaperResult* low = findCell(results, keys, parallelisms.front(), stages);
+            const PaperResult* high = findCell(results, keys, parallelisms.back(), stages);
+            grows_with_parallelism =
+                grows_with_parallelism && high->align_mean_ms > low->align_mean_ms;
+        }
+        for (int parallelism : parallelisms) {
+            const PaperResult* one = findCell(results, keys, parallelism, stage_counts.front());
+            const PaperResult* two = findCell(results, keys, parallelism, stage_counts.back());
+            grows_with_stages = grows_with_stages && two->align_mean_ms > one->align_mean_ms;
+        }
+    }
+    std::printf("finding_a_independent_of_state_size: %s (largest max/min over key counts: %.2f)\n",
+                flat ? "reproduced" : "not reproduced", worst_spread);
+    std::printf("finding_b_grows_with_parallelism: %s\n",
+                grows_with_parallelism ? "reproduced" : "not reproduced");
+    std::printf("finding_b_grows_with_stages: %s\n",
+                grows_with_stages ? "reproduced" : "not reproduced");
+    std::printf("paper_check_wall_seconds: %.1f\n", secondsSince(start));
+    return all_finished ? kExitOk : kExitRunFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    if (auto status = parseArguments(argc, argv, &options)) {
+        return *status;
+    }
+    switch (options.mode) {
+        case Mode::kIncremental:
+            return runIncremental(options);
+        case Mode::kPaperCheck:
+            return runPaperCheck(options);
+        case Mode::kWordcount:
+            break;
+    }
+    return runWordcount(options);
 }

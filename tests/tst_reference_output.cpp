@@ -154,7 +154,8 @@ std::vector<InputRecord> csvInput(const scenario::CsvSource& c, int operator_ind
 // A job as a linear pipeline: source, stateless steps, at most one keyed
 // step, sink.
 struct Pipeline {
-    int source = -1;
+    int source = -1;           // the first source
+    std::vector<int> sources;  // every source; several are unioned into one operator
     std::vector<int> stateless;  // map and filter operators, in order
     int keyed = -1;              // aggregate or window operator, or -1
     int sink = -1;
@@ -176,19 +177,31 @@ std::optional<std::string> toPipeline(const scenario::Job& job, Pipeline* out) {
     for (int i = 0; i < job.operators_size(); ++i) {
         const auto& op = job.operators(i);
         if (op.has_generator() || op.has_csv()) {
-            if (out->source >= 0) {
-                return "more than one source";
+            if (out->source < 0) {
+                out->source = i;
             }
-            out->source = i;
+            out->sources.push_back(i);
+        }
+    }
+    if (out->source < 0) {
+        return "no source";
+    }
+    // Several sources must all feed one operator, which unions them.
+    for (int source : out->sources) {
+        if (next[source].size() != 1 || next[source].front() != next[out->source].front()) {
+            return "the sources do not all feed the same operator";
         }
     }
     int current = out->source;
+    bool first_step = true;
     while (true) {
         if (next[current].size() != 1) {
             return "operator " + job.operators(current).id() + " does not have exactly one output";
         }
         int following = next[current].front();
-        if (inputs[following] != 1) {
+        int expected_inputs = first_step ? int(out->sources.size()) : 1;
+        first_step = false;
+        if (inputs[following] != expected_inputs) {
             return "operator " + job.operators(following).id() + " has several inputs";
         }
         const auto& op = job.operators(following);
@@ -417,9 +430,13 @@ std::optional<std::string> prepare(const QString& path, bool keep_sink_kind, Pre
     if (auto why = toPipeline(proto.job(), &out->pipeline)) {
         return "no reference for the shape of this job: " + *why;
     }
-    scenario::Operator& source = *proto.mutable_job()->mutable_operators(out->pipeline.source);
-    if (source.has_generator() && source.generator().record_count() == 0) {
-        source.mutable_generator()->set_record_count(kBoundedRecordCount);
+    for (int index : out->pipeline.sources) {
+        scenario::Operator& source = *proto.mutable_job()->mutable_operators(index);
+        // Unbounded and very large sources are cut to a bounded prefix.
+        if (source.has_generator() && (source.generator().record_count() == 0 ||
+                                       source.generator().record_count() > kBoundedRecordCount)) {
+            source.mutable_generator()->set_record_count(kBoundedRecordCount);
+        }
     }
     scenario::Operator& sink = *proto.mutable_job()->mutable_operators(out->pipeline.sink);
     if (!keep_sink_kind) {
@@ -429,13 +446,22 @@ std::optional<std::string> prepare(const QString& path, bool keep_sink_kind, Pre
     proto.mutable_run()->set_until_ms(0);
 
     std::vector<InputRecord> input;
-    if (source.has_generator()) {
-        input = generatorInput(source.generator(), out->pipeline.source, proto.seed());
-    } else {
-        std::string error;
-        input = csvInput(source.csv(), out->pipeline.source, out->loaded.base_dir, &error);
-        if (!error.empty()) {
-            return error;
+    for (int index : out->pipeline.sources) {
+        const scenario::Operator& source = proto.job().operators(index);
+        std::vector<InputRecord> part;
+        if (source.has_generator()) {
+            part = generatorInput(source.generator(), index, proto.seed());
+        } else {
+            std::string error;
+            part = csvInput(source.csv(), index, out->loaded.base_dir, &error);
+            if (!error.empty()) {
+                return error;
+            }
+        }
+        for (InputRecord& r : part) {
+            // Partitions of different sources are different logs.
+            r.partition += index * 65536;
+            input.push_back(std::move(r));
         }
     }
     out->input = applyStateless(proto.job(), out->pipeline, std::move(input));

@@ -46,8 +46,9 @@ Modes:
                    finished.
   --paper-check    Runs jobs with aligned EXACTLY_ONCE checkpoints over a grid
                    of key counts (10 k, 100 k, 1 M), parallelism (2, 4, 8) and
-                   keyBy stages (1, 2), and prints the mean and maximum
-                   alignment time of each cell as a table.
+                   shuffles (keyBy; keyBy then keyBy; keyBy then rebalance),
+                   and prints the mean and maximum alignment time of each
+                   cell as a table.
 
 Prints one "name: value" line per measurement (and the table of
 --paper-check); progress goes to standard error.
@@ -494,11 +495,30 @@ int runIncremental(const Options& options) {
                : kExitOk;
 }
 
-// One cell of the paper check.
+// Shuffles between the source and the sink of a paper-check job.
+enum class Topology {
+    kKeyBy,           // source -keyBy-> count -> sink
+    kKeyByKeyBy,      // source -keyBy-> count -keyBy-> count -> sink
+    kKeyByRebalance,  // source -keyBy-> count -rebalance-> map -> sink
+};
+
+const char* topologyName(Topology topology) {
+    switch (topology) {
+        case Topology::kKeyBy:
+            return "keyBy";
+        case Topology::kKeyByKeyBy:
+            return "keyBy+keyBy";
+        case Topology::kKeyByRebalance:
+            return "keyBy+rebal";
+    }
+    return "?";
+}
+
+// One cell of the --paper-check grid.
 struct PaperCell {
     uint64_t keys = 0;
     int parallelism = 0;
-    int stages = 0;
+    Topology topology = Topology::kKeyBy;
 };
 
 // Workload of every cell: the same total rate and duration, so that only
@@ -506,7 +526,14 @@ struct PaperCell {
 // (at parallelism 2 a keyed subtask is about 25 % busy).
 constexpr double kPaperRatePerSecond = 1'000'000;
 constexpr uint64_t kPaperRunMs = 3000;
-constexpr uint64_t kPaperIntervalMs = 200;
+constexpr uint64_t kPaperIntervalMs = 150;
+// Upload bandwidth of snapshots: high enough that even the largest state
+// (about 60 MB) uploads well within one interval, so every cell takes the
+// same number of checkpoints.
+constexpr uint64_t kPaperUploadMbps = 10'000;
+// Every key is this long (prefix, then the index), so that records have
+// the same size whatever the key count and only the number of keys varies.
+constexpr size_t kPaperKeyLength = 8;
 // Checkpoints triggered earlier are left out: the pipeline fills up and the
 // state grows during the first second.
 constexpr sluice::Nanos kPaperWarmupNs = sluice::kNanosPerSecond;
@@ -523,6 +550,7 @@ sluice::scenario::Scenario paperScenario(const PaperCell& cell, bool rocksdb) {
     c->set_interval_ms(kPaperIntervalMs);
     c->set_state_backend(rocksdb ? ROCKSDB : HEAP);
     c->set_incremental(rocksdb);
+    c->set_upload_mbps(kPaperUploadMbps);
     Job* job = s.mutable_job();
     job->set_name("paper-check");
 
@@ -542,19 +570,28 @@ sluice::scenario::Scenario paperScenario(const PaperCell& cell, bool rocksdb) {
     };
     GeneratorSource* generator = addOperator("source", 100)->mutable_generator();
     generator->set_key_count(cell.keys);
-    generator->set_key_prefix("k-");
+    size_t digits = std::to_string(cell.keys - 1).size();
+    generator->set_key_prefix(std::string(kPaperKeyLength - 1 - digits, 'k') + "-");
     generator->set_distribution(UNIFORM);
     generator->set_rate_per_second(kPaperRatePerSecond);
     generator->set_record_count(uint64_t(kPaperRatePerSecond) * kPaperRunMs / 1000);
-    std::string previous = "source";
-    for (int stage = 1; stage <= cell.stages; ++stage) {
-        std::string id = "count" + std::to_string(stage);
-        addOperator(id, 400)->mutable_aggregate()->set_function(COUNT);
-        addEdge(previous, id, HASH);
-        previous = id;
+    addOperator("count1", 400)->mutable_aggregate()->set_function(COUNT);
+    addEdge("source", "count1", HASH);
+    std::string last = "count1";
+    if (cell.topology == Topology::kKeyByKeyBy) {
+        // The same key again: with equal parallelism each count1 subtask
+        // sends all its records to one count2 subtask, and only barriers
+        // to the others.
+        addOperator("count2", 400)->mutable_aggregate()->set_function(COUNT);
+        addEdge("count1", "count2", HASH);
+        last = "count2";
+    } else if (cell.topology == Topology::kKeyByRebalance) {
+        addOperator("map", 400)->mutable_map();
+        addEdge("count1", "map", REBALANCE);
+        last = "map";
     }
     addOperator("sink", 100)->mutable_sink()->set_kind(DISCARD);
-    addEdge(previous, "sink", FORWARD);
+    addEdge(last, "sink", FORWARD);
     return s;
 }
 
@@ -586,7 +623,14 @@ std::optional<PaperResult> runPaperCell(const PaperCell& cell, bool rocksdb) {
     result.finished = engine->runState() == sluice::sim::RunState::kFinished;
 
     const auto& vertices = engine->jobGraph().vertices();
-    int last_vertex = int(vertices.size()) - 1;  // topological order: the sink's chain is last
+    // The sink is the scenario's last operator; the vertex that chains it.
+    const int sink_node = engine->scenarioJob().node_of_operator.back();
+    int last_vertex = -1;
+    for (const auto& vertex : vertices) {
+        if (std::find(vertex.nodes.begin(), vertex.nodes.end(), sink_node) != vertex.nodes.end()) {
+            last_vertex = vertex.id;
+        }
+    }
     double align_sum = 0;
     double subtask_sum = 0;
     int subtask_count = 0;
@@ -628,9 +672,10 @@ std::optional<PaperResult> runPaperCell(const PaperCell& cell, bool rocksdb) {
 }
 
 const PaperResult* findCell(const std::vector<PaperResult>& results, uint64_t keys, int parallelism,
-                            int stages) {
+                            Topology topology) {
     for (const auto& r : results) {
-        if (r.cell.keys == keys && r.cell.parallelism == parallelism && r.cell.stages == stages) {
+        if (r.cell.keys == keys && r.cell.parallelism == parallelism &&
+            r.cell.topology == topology) {
             return &r;
         }
     }
@@ -640,19 +685,20 @@ const PaperResult* findCell(const std::vector<PaperResult>& results, uint64_t ke
 int runPaperCheck(const Options& options) {
     const std::vector<uint64_t> key_counts = {10'000, 100'000, 1'000'000};
     const std::vector<int> parallelisms = {2, 4, 8};
-    const std::vector<int> stage_counts = {1, 2};
+    const std::vector<Topology> topologies = {Topology::kKeyBy, Topology::kKeyByKeyBy,
+                                              Topology::kKeyByRebalance};
     std::vector<PaperResult> results;
     auto start = std::chrono::steady_clock::now();
-    size_t total = key_counts.size() * parallelisms.size() * stage_counts.size();
-    for (int stages : stage_counts) {
+    size_t total = key_counts.size() * parallelisms.size() * topologies.size();
+    for (Topology topology : topologies) {
         for (int parallelism : parallelisms) {
             for (uint64_t keys : key_counts) {
-                PaperCell cell{keys, parallelism, stages};
+                PaperCell cell{keys, parallelism, topology};
                 std::fprintf(stderr,
-                             "progress: cell %zu of %zu (keys %llu, parallelism %d, stages %d), "
+                             "progress: cell %zu of %zu (keys %llu, parallelism %d, %s), "
                              "%.1f s wall\n",
                              results.size() + 1, total, static_cast<unsigned long long>(keys),
-                             parallelism, stages, secondsSince(start));
+                             parallelism, topologyName(topology), secondsSince(start));
                 auto result = runPaperCell(cell, options.rocksdb);
                 if (!result) {
                     return kExitUsage;
@@ -664,72 +710,92 @@ int runPaperCheck(const Options& options) {
 
     std::printf("backend: %s\n", backendName(options));
     std::printf(
-        "workload: uniform keys, %.0f records/s for %llu ms, checkpoint every %llu ms, "
-        "measured from %.1f s\n",
-        kPaperRatePerSecond, static_cast<unsigned long long>(kPaperRunMs),
-        static_cast<unsigned long long>(kPaperIntervalMs), double(kPaperWarmupNs) / 1e9);
-    std::printf("%8s %4s %6s %5s %9s %10s %9s %11s %10s %10s %7s\n", "keys", "par", "stages",
+        "workload: uniform keys of %zu characters, %.0f records/s for %llu ms, "
+        "checkpoint every %llu ms, upload %llu Mbit/s, measured from %.1f s\n",
+        kPaperKeyLength, kPaperRatePerSecond, static_cast<unsigned long long>(kPaperRunMs),
+        static_cast<unsigned long long>(kPaperIntervalMs),
+        static_cast<unsigned long long>(kPaperUploadMbps), double(kPaperWarmupNs) / 1e9);
+    std::printf("%8s %4s %12s %5s %9s %10s %9s %11s %10s %9s %7s\n", "keys", "par", "shuffles",
                 "ckpts", "state_mb", "align_mean", "align_max", "subtask_avg", "last_delay",
                 "e2e_mean", "wall_s");
     bool all_finished = true;
     for (const auto& r : results) {
         all_finished = all_finished && r.finished;
-        std::printf("%8llu %4d %6d %5d %9.2f %10.3f %9.3f %11.3f %10.3f %10.3f %7.2f%s\n",
-                    static_cast<unsigned long long>(r.cell.keys), r.cell.parallelism, r.cell.stages,
-                    r.checkpoints, r.state_mb, r.align_mean_ms, r.align_max_ms,
-                    r.subtask_align_mean_ms, r.start_delay_mean_ms, r.duration_mean_ms,
-                    r.wall_seconds, r.finished ? "" : "  (job did not finish)");
+        std::printf("%8llu %4d %12s %5d %9.2f %10.3f %9.3f %11.3f %10.3f %9.3f %7.2f%s\n",
+                    static_cast<unsigned long long>(r.cell.keys), r.cell.parallelism,
+                    topologyName(r.cell.topology), r.checkpoints, r.state_mb, r.align_mean_ms,
+                    r.align_max_ms, r.subtask_align_mean_ms, r.start_delay_mean_ms,
+                    r.duration_mean_ms, r.wall_seconds, r.finished ? "" : "  (job did not finish)");
     }
     std::printf(
-        "(times in ms; align_mean and align_max: mean and maximum over checkpoints of the "
-        "largest subtask alignment)\n");
+        "(times in ms. align_mean, align_max: mean and maximum over checkpoints of the "
+        "largest subtask alignment; subtask_avg: mean over checkpoints and non-source "
+        "subtasks; last_delay: mean start delay of the sink's subtasks)\n");
 
-    // Finding (a): for every parallelism and stage count, alignment over
-    // the three state sizes stays within 25 % of its smallest value (or
-    // within 0.05 ms, below which differences are single events).
+    // Finding (a): per topology, the largest ratio max/min of align_mean
+    // over the three key counts at equal parallelism. Flat means every
+    // ratio is at most 1.25 (or the spread at most 0.05 ms).
     constexpr double kFlatFactor = 1.25;
     constexpr double kFlatAbsoluteMs = 0.05;
-    double worst_spread = 1.0;
-    bool flat = true;
-    for (int stages : stage_counts) {
+    for (Topology topology : topologies) {
+        double worst_spread = 1.0;
+        int flat_cells = 0;
         for (int parallelism : parallelisms) {
             double lo = std::numeric_limits<double>::max();
             double hi = 0;
             for (uint64_t keys : key_counts) {
-                const PaperResult* r = findCell(results, keys, parallelism, stages);
+                const PaperResult* r = findCell(results, keys, parallelism, topology);
                 lo = std::min(lo, r->align_mean_ms);
                 hi = std::max(hi, r->align_mean_ms);
             }
             if (lo > 0) {
                 worst_spread = std::max(worst_spread, hi / lo);
             }
-            flat = flat && (hi - lo <= kFlatAbsoluteMs || hi <= lo * kFlatFactor);
+            flat_cells += hi - lo <= kFlatAbsoluteMs || hi <= lo * kFlatFactor ? 1 : 0;
         }
+        std::printf(
+            "finding_a_flat_over_state_size_%s: %d of %zu parallelisms (largest max/min "
+            "%.2f)\n",
+            topologyName(topology), flat_cells, parallelisms.size(), worst_spread);
     }
-    // Finding (b): for every state size, alignment grows from the smallest
-    // to the largest parallelism at each stage count, and two stages align
-    // longer than one at each parallelism.
-    bool grows_with_parallelism = true;
-    bool grows_with_stages = true;
-    for (uint64_t keys : key_counts) {
-        for (int stages : stage_counts) {
-            const PaperResult* low = findCell(results, keys, parallelisms.front(), stages);
-            const PaperResult* high = findCell(results, keys, parallelisms.back(), stages);
-            grows_with_parallelism =
-                grows_with_parallelism && high->align_mean_ms > low->align_mean_ms;
+
+    // Finding (b): how many steps 2 -> 4 -> 8 raise align_mean, per
+    // topology; and in how many (keys, parallelism) cells a second shuffle
+    // raises it over the one-shuffle job.
+    for (Topology topology : topologies) {
+        int grew = 0;
+        int steps = 0;
+        for (uint64_t keys : key_counts) {
+            for (size_t i = 1; i < parallelisms.size(); ++i) {
+                grew +=
+                    findCell(results, keys, parallelisms[i], topology)->align_mean_ms >
+                            findCell(results, keys, parallelisms[i - 1], topology)->align_mean_ms
+                        ? 1
+                        : 0;
+                ++steps;
+            }
         }
-        for (int parallelism : parallelisms) {
-            const PaperResult* one = findCell(results, keys, parallelism, stage_counts.front());
-            const PaperResult* two = findCell(results, keys, parallelism, stage_counts.back());
-            grows_with_stages = grows_with_stages && two->align_mean_ms > one->align_mean_ms;
-        }
+        std::printf("finding_b_grows_with_parallelism_%s: %d of %d steps\n", topologyName(topology),
+                    grew, steps);
     }
-    std::printf("finding_a_independent_of_state_size: %s (largest max/min over key counts: %.2f)\n",
-                flat ? "reproduced" : "not reproduced", worst_spread);
-    std::printf("finding_b_grows_with_parallelism: %s\n",
-                grows_with_parallelism ? "reproduced" : "not reproduced");
-    std::printf("finding_b_grows_with_stages: %s\n",
-                grows_with_stages ? "reproduced" : "not reproduced");
+    for (Topology topology : {Topology::kKeyByKeyBy, Topology::kKeyByRebalance}) {
+        int grew = 0;
+        int cells = 0;
+        double sum_ratio = 0;
+        for (uint64_t keys : key_counts) {
+            for (int parallelism : parallelisms) {
+                double one = findCell(results, keys, parallelism, Topology::kKeyBy)->align_mean_ms;
+                double two = findCell(results, keys, parallelism, topology)->align_mean_ms;
+                grew += two > one ? 1 : 0;
+                sum_ratio += one > 0 ? two / one : 0;
+                ++cells;
+            }
+        }
+        std::printf(
+            "finding_b_grows_with_second_shuffle_%s: %d of %d cells (mean ratio to "
+            "keyBy: %.2f)\n",
+            topologyName(topology), grew, cells, sum_ratio / cells);
+    }
     std::printf("paper_check_wall_seconds: %.1f\n", secondsSince(start));
     return all_finished ? kExitOk : kExitRunFailed;
 }

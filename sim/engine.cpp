@@ -385,6 +385,11 @@ std::vector<const StreamTask*> Engine::tasks() const {
     return result;
 }
 
+int64_t Engine::triggerSavepoint() {
+    CheckpointCoordinator* coordinator = job_manager_->checkpointCoordinator();
+    return coordinator ? coordinator->trigger(true) : -1;
+}
+
 std::vector<CheckpointStats> Engine::checkpointHistory() const {
     std::vector<CheckpointStats> result;
     if (const CheckpointCoordinator* coordinator = job_manager_->checkpointCoordinator()) {

@@ -65,6 +65,9 @@ public:
     // Runs until `done()` returns true after an event (or the run is over).
     void runUntil(const std::function<bool()>& done);
     void requestPause() { pause_requested_ = true; }
+    // Triggers a savepoint now. Returns its id, or -1 when no checkpoint can
+    // be taken (the job is not running yet, or every source finished).
+    int64_t triggerSavepoint();
 
     RunState runState() const { return run_state_; }
     bool isOver() const { return run_state_ != RunState::kRunning; }

@@ -154,9 +154,8 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
 }
 
 void JobManager::startCheckpointing() {
-    if (!config_.checkpointing.enabled && config_.checkpointing.savepoints_at_ns.empty()) {
-        return;
-    }
+    // The coordinator also exists without periodic checkpoints, so
+    // savepoints can be triggered at run time.
     CheckpointCoordinator::Callbacks callbacks = checkpoint_callbacks_;
     callbacks.send_to_task = [this](int vertex, int subtask, const control::Envelope& message) {
         send(taskManagerOf(vertex, subtask), message);

@@ -100,9 +100,6 @@ struct NetworkConfig {
     uint32_t buffer_size_bytes = 32 * 1024;
     int buffers_per_channel = 2;
     int floating_buffers_per_gate = 8;
-    // Extra output buffers a task may take in the middle of one record,
-    // like Flink's overdraft buffers, so emitting never blocks mid-record.
-    int overdraft_buffers = 5;
     int64_t buffer_timeout_ns = 100'000'000;
 };
 

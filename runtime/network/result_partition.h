@@ -26,9 +26,11 @@ public:
 //
 // Output buffer pool: a subtask may hold at most
 // `subpartitions * buffers_per_channel + floating_buffers_per_gate` buffers
-// (filling or queued) plus overdraft buffers in the middle of a record. When
-// the pool is exhausted, isAvailable() is false and the task is backpressured:
-// that is the only source of backpressure in Sluice.
+// (filling or queued). When the pool is exhausted, isAvailable() is false and
+// the task is backpressured: that is the only source of backpressure in
+// Sluice. The check gates the start of each record only, so a record in
+// progress may take buffers beyond the pool, like Flink's overdraft buffers,
+// and emitting never blocks in the middle of a record.
 //
 // Thread safety: used from the environment's thread only.
 class ResultPartition final : public TimerTarget {

@@ -190,14 +190,13 @@ void printCheckpoints(const Engine& engine) {
                 "duration ms", "size bytes", "full bytes", "alignment ms", "persisted bytes",
                 "unaligned");
     for (const auto& stats : history) {
-        std::printf("%-6lld %-10s %-11s %12.1f %12lld %12lld %13.1f %15lld %9s\n",
-                    static_cast<long long>(stats.id), stats.savepoint ? "savepoint" : "checkpoint",
-                    sluice::checkpointStatusName(stats.status),
-                    double(stats.endToEndDurationNs()) / 1e6,
-                    static_cast<long long>(stats.checkpointed_size_bytes),
-                    static_cast<long long>(stats.full_size_bytes),
-                    double(stats.maxAlignmentNs()) / 1e6,
-                    static_cast<long long>(stats.persisted_bytes), stats.unaligned ? "yes" : "no");
+        std::printf(
+            "%-6lld %-10s %-11s %12.1f %12lld %12lld %13.1f %15lld %9s\n",
+            static_cast<long long>(stats.id), stats.savepoint ? "savepoint" : "checkpoint",
+            sluice::checkpointStatusName(stats.status), double(stats.endToEndDurationNs()) / 1e6,
+            static_cast<long long>(stats.checkpointed_size_bytes),
+            static_cast<long long>(stats.full_size_bytes), double(stats.maxAlignmentNs()) / 1e6,
+            static_cast<long long>(stats.persisted_bytes), stats.unaligned ? "yes" : "no");
         if (!stats.failure_cause.empty()) {
             std::printf("       cause: %s\n", stats.failure_cause.c_str());
         }
@@ -266,11 +265,11 @@ int main(int argc, char** argv) {
     std::printf("job: %s, %zu vertices, %zu subtasks on %u TaskManagers\n",
                 engine.scenario().proto.job().name().c_str(), engine.jobGraph().vertices().size(),
                 engine.tasks().size(), engine.scenario().proto.cluster().task_managers());
-    std::printf("run: %s at %.3f s simulated in %.3f s wall (%.1f simulated s per wall s), "
-                "%llu events\n",
-                sluice::sim::runStateName(engine.runState()), sim_s, wall_s,
-                wall_s > 0 ? sim_s / wall_s : 0.0,
-                static_cast<unsigned long long>(engine.eventCount()));
+    std::printf(
+        "run: %s at %.3f s simulated in %.3f s wall (%.1f simulated s per wall s), "
+        "%llu events\n",
+        sluice::sim::runStateName(engine.runState()), sim_s, wall_s,
+        wall_s > 0 ? sim_s / wall_s : 0.0, static_cast<unsigned long long>(engine.eventCount()));
     if (!engine.failureCause().empty()) {
         std::printf("cause: %s\n", engine.failureCause().c_str());
     }

@@ -7,7 +7,9 @@ namespace sluice::sim {
 
 namespace {
 
-double ms(Nanos ns) { return double(ns) / double(kNanosPerMilli); }
+double ms(Nanos ns) {
+    return double(ns) / double(kNanosPerMilli);
+}
 
 std::string csvField(const std::string& text) {
     if (text.find_first_of(",\"\n") == std::string::npos) {
@@ -87,9 +89,10 @@ void writeHistoryEntry(std::ostream& out, const CheckpointStats& stats,
                         : stats.status == CheckpointStatus::kFailed  ? "failed"
                                                                      : "in_progress";
     out << "{\"@class\": \"" << klass << "\", \"id\": " << stats.id << ", \"status\": \""
-        << checkpointStatusName(stats.status) << "\", \"is_savepoint\": "
-        << (stats.savepoint ? "true" : "false") << ", \"checkpoint_type\": \""
-        << checkpointType(stats) << "\", \"trigger_timestamp\": " << ms(stats.trigger_time_ns)
+        << checkpointStatusName(stats.status)
+        << "\", \"is_savepoint\": " << (stats.savepoint ? "true" : "false")
+        << ", \"checkpoint_type\": \"" << checkpointType(stats)
+        << "\", \"trigger_timestamp\": " << ms(stats.trigger_time_ns)
         << ", \"latest_ack_timestamp\": " << ms(stats.latest_ack_ns)
         << ", \"checkpointed_size\": " << stats.checkpointed_size_bytes
         << ", \"state_size\": " << stats.full_size_bytes
@@ -178,8 +181,7 @@ void writeCheckpointsJson(std::ostream& out, const std::vector<CheckpointStats>&
         << ", \"processed_data\": "
         << summaryOf(history, [](const CheckpointStats& s) { return s.processed_bytes; })
         << ", \"persisted_data\": "
-        << summaryOf(history, [](const CheckpointStats& s) { return s.persisted_bytes; })
-        << "},\n";
+        << summaryOf(history, [](const CheckpointStats& s) { return s.persisted_bytes; }) << "},\n";
     const CheckpointStats* latest_completed = nullptr;
     const CheckpointStats* latest_failed = nullptr;
     const CheckpointStats* latest_savepoint = nullptr;

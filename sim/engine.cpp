@@ -2,9 +2,9 @@
 
 #include "runtime/core/log.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
-#include <unistd.h>
 #include <cstdio>
 
 namespace sluice::sim {
@@ -126,9 +126,8 @@ Engine::~Engine() {
 std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options) {
     namespace fs = std::filesystem;
     static std::atomic<uint64_t> run_counter{0};
-    fs::path scratch = fs::temp_directory_path() /
-                       ("sluice-" + std::to_string(::getpid()) + "-" +
-                        std::to_string(run_counter.fetch_add(1)));
+    fs::path scratch = fs::temp_directory_path() / ("sluice-" + std::to_string(::getpid()) + "-" +
+                                                    std::to_string(run_counter.fetch_add(1)));
     temporary_dirs_.push_back(scratch);
     fs::path checkpoint_dir = options.checkpoint_dir;
     if (checkpoint_dir.empty()) {
@@ -141,13 +140,13 @@ std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options
         storage_->sharedDir();  // Flink's layout has both folders from the start
         storage_->taskOwnedDir();
     } catch (const std::exception& e) {
-        return ScenarioError{options.checkpoint_dir.string(), 0, 0, "--checkpoint-dir",
-                             std::string("cannot use the folder as checkpoint storage: ") +
-                                 e.what()};
+        return ScenarioError{
+            options.checkpoint_dir.string(), 0, 0, "--checkpoint-dir",
+            std::string("cannot use the folder as checkpoint storage: ") + e.what()};
     }
     const auto& c = scenario_.proto.checkpointing();
-    state_backend_.kind =
-        c.state_backend() == scenario::ROCKSDB ? StateBackendConfig::kRocksDb : StateBackendConfig::kHeap;
+    state_backend_.kind = c.state_backend() == scenario::ROCKSDB ? StateBackendConfig::kRocksDb
+                                                                 : StateBackendConfig::kHeap;
     state_backend_.incremental = c.incremental();
     state_backend_.local_dir = scratch / "local";
     if (options.restore_path.empty()) {
@@ -245,7 +244,8 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
     jm_config.slots_per_task_manager = int(cluster.slots_per_task_manager());
     job_manager_ = std::make_unique<JobManager>(*sim_, *job_graph_, jm_config);
     job_manager_->checkpointCallbacks().on_completed =
-        [this](const CheckpointStats& stats, const std::map<std::pair<int, int>, std::string>& states) {
+        [this](const CheckpointStats& stats,
+               const std::map<std::pair<int, int>, std::string>& states) {
             onCheckpointCompleted(stats, states);
         };
     job_manager_->checkpointCallbacks().on_status = [this](const CheckpointStats& stats) {
@@ -277,7 +277,8 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
         tm->start();
     }
 
-    metrics_interval_ns_ = Nanos(std::max<uint64_t>(1, s.run().metrics_interval_ms())) * kNanosPerMilli;
+    metrics_interval_ns_ =
+        Nanos(std::max<uint64_t>(1, s.run().metrics_interval_ms())) * kNanosPerMilli;
     metrics_timer_ = std::make_unique<MetricsTimer>(*this);
     sim_->schedule(metrics_interval_ns_, metrics_timer_.get(), 0, 0);
 
@@ -309,7 +310,8 @@ bool Engine::step() {
     if (next > until_ns_) {
         takeMetricsSample();
         run_state_ = RunState::kTimeLimit;
-        log::info("engine", "run.time_limit", {{"until_ms", std::to_string(until_ns_ / kNanosPerMilli)}});
+        log::info("engine", "run.time_limit",
+                  {{"until_ms", std::to_string(until_ns_ / kNanosPerMilli)}});
         return false;
     }
     sim_->step();
@@ -330,8 +332,8 @@ void Engine::afterEvent() {
     if (status == JobStatus::kFinished || status == JobStatus::kFailed) {
         takeMetricsSample();
         run_state_ = status == JobStatus::kFinished ? RunState::kFinished : RunState::kFailed;
-        log::info("engine", "run.stopped", {{"state", runStateName(run_state_)},
-                                            {"digest", digestHex()}});
+        log::info("engine", "run.stopped",
+                  {{"state", runStateName(run_state_)}, {"digest", digestHex()}});
     }
 }
 
@@ -361,9 +363,13 @@ void Engine::runUntil(const std::function<bool()>& done) {
     }
 }
 
-void Engine::takeMetricsSample() { metrics_.sample(now(), tasks()); }
+void Engine::takeMetricsSample() {
+    metrics_.sample(now(), tasks());
+}
 
-uint64_t Engine::digest() const { return mix64(sim_->digest() ^ store_.hash()); }
+uint64_t Engine::digest() const {
+    return mix64(sim_->digest() ^ store_.hash());
+}
 
 std::string Engine::digestHex() const {
     char text[17];
@@ -428,7 +434,8 @@ std::vector<StateEntryView> Engine::keyedState(int vertex, int subtask) const {
         for (int i = 0; i < task->operatorCount(); ++i) {
             if (const KeyedStateBackend* backend = task->keyedStateBackend(i)) {
                 backend->forEachState([&](const InternalKvState& state) {
-                    state.forEachEntry([&](const StateEntryView& view) { entries.push_back(view); });
+                    state.forEachEntry(
+                        [&](const StateEntryView& view) { entries.push_back(view); });
                 });
             }
         }

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "runtime/cluster/job_manager.h"
 #include "runtime/checkpoint/checkpoint_storage.h"
 #include "runtime/checkpoint/shared_state_registry.h"
+#include "runtime/cluster/job_manager.h"
 #include "runtime/cluster/task_manager.h"
 #include "sim/external_store.h"
 #include "sim/metrics.h"

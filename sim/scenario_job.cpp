@@ -62,8 +62,8 @@ private:
 
 class CsvPartition final : public LogPartition<Record> {
 public:
-    CsvPartition(std::shared_ptr<const std::vector<CsvRow>> rows, int operator_index,
-                 int partition, int partition_count)
+    CsvPartition(std::shared_ptr<const std::vector<CsvRow>> rows, int operator_index, int partition,
+                 int partition_count)
         : rows_(std::move(rows)),
           operator_index_(operator_index),
           partition_(partition),
@@ -71,9 +71,9 @@ public:
 
     uint64_t size() const override {
         uint64_t n = rows_->size();
-        return n > uint64_t(partition_) ? (n - uint64_t(partition_) + partition_count_ - 1) /
-                                              uint64_t(partition_count_)
-                                        : 0;
+        return n > uint64_t(partition_)
+                   ? (n - uint64_t(partition_) + partition_count_ - 1) / uint64_t(partition_count_)
+                   : 0;
     }
 
     void read(uint64_t offset, Record& record, TimestampMs& timestamp) override {
@@ -116,8 +116,8 @@ LogSourceSpec<Record> generatorSpec(const scenario::GeneratorSource& g, int oper
     int partitions = int(g.partitions());
     double per_partition_rate = g.rate_per_second() / partitions;
     model->event_time_step_ms = g.event_time_step_ms() > 0 ? g.event_time_step_ms()
-                                : per_partition_rate > 0  ? 1000.0 / per_partition_rate
-                                                          : 1.0;
+                                : per_partition_rate > 0   ? 1000.0 / per_partition_rate
+                                                           : 1.0;
     model->disorder_ms = g.disorder_ms();
 
     LogSourceSpec<Record> spec;
@@ -126,10 +126,12 @@ LogSourceSpec<Record> generatorSpec(const scenario::GeneratorSource& g, int oper
     spec.watermarks = watermarkStrategy(g.watermarks());
     uint64_t total = g.record_count();
     std::shared_ptr<const GeneratorModel> shared = model;
-    spec.open_partition = [shared, total, partitions](int p) -> std::unique_ptr<LogPartition<Record>> {
+    spec.open_partition = [shared, total,
+                           partitions](int p) -> std::unique_ptr<LogPartition<Record>> {
         uint64_t size = LogPartition<Record>::kUnbounded;
         if (total > 0) {
-            size = total / uint64_t(partitions) + (uint64_t(p) < total % uint64_t(partitions) ? 1 : 0);
+            size =
+                total / uint64_t(partitions) + (uint64_t(p) < total % uint64_t(partitions) ? 1 : 0);
         }
         return std::make_unique<GeneratorPartition>(shared, p, size);
     };
@@ -314,7 +316,9 @@ private:
     Nanos durable_at_ns_ = 0;
 };
 
-std::string keyOf(const Record& record) { return record.key; }
+std::string keyOf(const Record& record) {
+    return record.key;
+}
 
 }  // namespace
 
@@ -401,32 +405,38 @@ std::variant<ScenarioJob, ScenarioError> buildScenarioJob(const LoadedScenario& 
             }
             if (op.has_map()) {
                 auto m = op.map();
-                result = input.map<Record>([m](const Record& r) {
-                    Record out = r;
-                    if (m.has_set_value()) {
-                        out.value = m.set_value();
-                    }
-                    out.value += m.add_to_value();
-                    return out;
-                }, op.id());
+                result = input.map<Record>(
+                    [m](const Record& r) {
+                        Record out = r;
+                        if (m.has_set_value()) {
+                            out.value = m.set_value();
+                        }
+                        out.value += m.add_to_value();
+                        return out;
+                    },
+                    op.id());
             } else if (op.has_filter()) {
                 auto f = op.filter();
-                result = input.filter([f](const Record& r) {
-                    if (f.has_min_value() && r.value < f.min_value()) {
-                        return false;
-                    }
-                    if (f.has_max_value() && r.value > f.max_value()) {
-                        return false;
-                    }
-                    return f.keep_one_in() <= 1 || r.id % f.keep_one_in() == 0;
-                }, op.id());
+                result = input.filter(
+                    [f](const Record& r) {
+                        if (f.has_min_value() && r.value < f.min_value()) {
+                            return false;
+                        }
+                        if (f.has_max_value() && r.value > f.max_value()) {
+                            return false;
+                        }
+                        return f.keep_one_in() <= 1 || r.id % f.keep_one_in() == 0;
+                    },
+                    op.id());
             } else if (op.has_flat_map()) {
                 uint32_t copies = op.flat_map().copies();
-                result = input.flatMap<Record>([copies](const Record& r, Collector<Record>& out) {
-                    for (uint32_t i = 0; i < copies; ++i) {
-                        out.collect(Record{mix64(r.id * 31 + i), r.key, r.value});
-                    }
-                }, op.id());
+                result = input.flatMap<Record>(
+                    [copies](const Record& r, Collector<Record>& out) {
+                        for (uint32_t i = 0; i < copies; ++i) {
+                            out.collect(Record{mix64(r.id * 31 + i), r.key, r.value});
+                        }
+                    },
+                    op.id());
             } else if (op.has_aggregate()) {
                 result = keyed.aggregate<Record>(
                     aggregateKind(op.aggregate().function()),
@@ -446,10 +456,10 @@ std::variant<ScenarioJob, ScenarioError> buildScenarioJob(const LoadedScenario& 
                     op.id());
             } else if (op.has_window()) {
                 const auto& w = op.window();
-                WindowSpec spec = w.type() == scenario::SLIDING
-                                      ? WindowSpec::sliding(TimestampMs(w.size_ms()),
-                                                            TimestampMs(w.slide_ms()))
-                                      : WindowSpec::tumbling(TimestampMs(w.size_ms()));
+                WindowSpec spec =
+                    w.type() == scenario::SLIDING
+                        ? WindowSpec::sliding(TimestampMs(w.size_ms()), TimestampMs(w.slide_ms()))
+                        : WindowSpec::tumbling(TimestampMs(w.size_ms()));
                 spec.allowed_lateness_ms = TimestampMs(w.allowed_lateness_ms());
                 result = keyed.windowAggregate<Record>(
                     spec, aggregateKind(w.function()), [](const Record& r) { return r.value; },
@@ -468,11 +478,12 @@ std::variant<ScenarioJob, ScenarioError> buildScenarioJob(const LoadedScenario& 
                     },
                     op.id());
             } else {
-                return ScenarioError{loaded.path.string(), 0, 0,
-                                     "job.operators[" + std::to_string(index) + "]",
-                                     "operator '" + op.id() + "' has no kind; set one of "
-                                     "generator, csv, map, filter, flat_map, aggregate, process, "
-                                     "window or sink."};
+                return ScenarioError{
+                    loaded.path.string(), 0, 0, "job.operators[" + std::to_string(index) + "]",
+                    "operator '" + op.id() +
+                        "' has no kind; set one of "
+                        "generator, csv, map, filter, flat_map, aggregate, process, "
+                        "window or sink."};
             }
             // Further inputs are unioned into the same operator.
             for (size_t k = 1; k < inputs[size_t(index)].size(); ++k) {
@@ -490,8 +501,8 @@ std::variant<ScenarioJob, ScenarioError> buildScenarioJob(const LoadedScenario& 
                     case scenario::HASH:
                         spec.kind = PartitionerKind::kHash;
                         spec.key_bytes = std::make_shared<KeyBytesFunction<Record>>(
-                            makeKeyBytesFunction<Record, std::string>(keyOf,
-                                                                      serializerFor<std::string>()));
+                            makeKeyBytesFunction<Record, std::string>(
+                                keyOf, serializerFor<std::string>()));
                         break;
                     default:
                         spec.kind = PartitionerKind::kForward;

@@ -29,13 +29,14 @@ void Simulation::schedule(Nanos at, TimerTarget* target, uint32_t kind, uint64_t
     queue_.push(Event{std::max(at, now_), sequence_++, target, kind, arg});
 }
 
-void Simulation::transfer(int from, int to, uint64_t size_bytes, TimerTarget* target,
-                          uint32_t kind, uint64_t arg) {
+void Simulation::transfer(int from, int to, uint64_t size_bytes, TimerTarget* target, uint32_t kind,
+                          uint64_t arg) {
     Link& l = link(from, to);
     Nanos start = std::max(now_, l.busy_until_ns);
     Nanos transmit = 0;
     if (l.spec.bandwidth_bits_per_second > 0) {
-        transmit = Nanos(size_bytes * 8 * uint64_t(kNanosPerSecond) / l.spec.bandwidth_bits_per_second);
+        transmit =
+            Nanos(size_bytes * 8 * uint64_t(kNanosPerSecond) / l.spec.bandwidth_bits_per_second);
     }
     l.busy_until_ns = start + transmit;
     schedule(start + transmit + l.spec.latency_ns, target, kind, arg);
@@ -89,7 +90,8 @@ bool Simulation::step() {
     digest_ = mix64(digest_ ^ (uint64_t(event.target->timer_target_id) << 32 | event.kind));
     digest_ = mix64(digest_ ^ event.arg);
     if (observer_) {
-        observer_(SimEvent{index, event.time, event.target->timer_target_id, event.kind, event.arg});
+        observer_(
+            SimEvent{index, event.time, event.target->timer_target_id, event.kind, event.arg});
     }
     event.target->onTimer(event.kind, event.arg);
     return true;

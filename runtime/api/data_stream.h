@@ -122,8 +122,8 @@ public:
     // Adds a sink; `factory` makes one SinkFunction per subtask.
     DataStream<T> addSink(std::function<std::unique_ptr<SinkFunction<T>>()> factory,
                           const std::string& name = "Sink") const {
-        DataStream<T> sink = transform<T>(
-            name, [factory] { return std::make_unique<SinkOperator<T>>(factory()); });
+        DataStream<T> sink =
+            transform<T>(name, [factory] { return std::make_unique<SinkOperator<T>>(factory()); });
         sink.node().is_sink = true;
         sink.node().output_type = nullptr;
         return sink;
@@ -169,7 +169,8 @@ public:
 
     KeyedStream(const DataStream<T>& input, KeySelector selector,
                 std::shared_ptr<const TypeSerializer<K>> key_serializer)
-        : DataStream<T>(input), selector_(std::move(selector)),
+        : DataStream<T>(input),
+          selector_(std::move(selector)),
           key_serializer_(std::move(key_serializer)) {
         this->partitioner_.kind = PartitionerKind::kHash;
         this->partitioner_.key_bytes = std::make_shared<KeyBytesFunction<T>>(
@@ -185,8 +186,8 @@ public:
         auto selector = selector_;
         auto keys = key_serializer_;
         return this->template transform<R>(name, [=] {
-            return std::make_unique<KeyedAggregateOperator<T, K, R>>(selector, keys, kind,
-                                                                     value_fn, result_fn);
+            return std::make_unique<KeyedAggregateOperator<T, K, R>>(selector, keys, kind, value_fn,
+                                                                     result_fn);
         });
     }
 
@@ -246,8 +247,7 @@ private:
                                                     const std::string& name) const {
         return aggregate<std::pair<K, int64_t>>(
             kind, std::move(value_fn),
-            [](const T&, const K& key, int64_t value) { return std::make_pair(key, value); },
-            name);
+            [](const T&, const K& key, int64_t value) { return std::make_pair(key, value); }, name);
     }
 
     KeySelector selector_;
@@ -264,9 +264,8 @@ template <class T>
 DataStream<T> StreamExecutionEnvironment::fromSource(LogSourceSpec<T> spec,
                                                      const std::string& name) {
     auto type = std::make_shared<TypeInfo<T>>();
-    StreamNode& node = addNode(name, nullptr, type, [spec] {
-        return std::make_unique<LogSourceOperator<T>>(spec);
-    });
+    StreamNode& node = addNode(name, nullptr, type,
+                               [spec] { return std::make_unique<LogSourceOperator<T>>(spec); });
     node.is_source = true;
     return DataStream<T>(this, node.id, type);
 }

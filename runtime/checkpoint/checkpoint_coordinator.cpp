@@ -7,7 +7,8 @@ namespace sluice {
 
 CheckpointCoordinator::CheckpointCoordinator(Environment& env, const JobGraph& job,
                                              CheckpointConfig config, Callbacks callbacks)
-    : env_(env), job_(job), config_(std::move(config)), callbacks_(std::move(callbacks)) {}
+    : env_(env), job_(job), config_(std::move(config)), callbacks_(std::move(callbacks)) {
+}
 
 void CheckpointCoordinator::start() {
     if (config_.enabled && config_.interval_ns > 0) {
@@ -83,8 +84,9 @@ int64_t CheckpointCoordinator::trigger(bool savepoint) {
         }
     }
     stats.total_subtasks = int(pending.waiting.size());
-    log::info("checkpoint", savepoint ? "savepoint.triggered" : "checkpoint.triggered",
-              {{"checkpoint", std::to_string(id)}, {"subtasks", std::to_string(stats.total_subtasks)}});
+    log::info(
+        "checkpoint", savepoint ? "savepoint.triggered" : "checkpoint.triggered",
+        {{"checkpoint", std::to_string(id)}, {"subtasks", std::to_string(stats.total_subtasks)}});
     if (callbacks_.on_status) {
         callbacks_.on_status(stats);
     }
@@ -152,11 +154,11 @@ void CheckpointCoordinator::onAcknowledge(const control::AcknowledgeCheckpoint& 
 
 void CheckpointCoordinator::onDecline(const control::DeclineCheckpoint& decline) {
     if (pending_.count(decline.checkpoint_id())) {
-        abort(decline.checkpoint_id(), "Checkpoint was declined by " +
-                                           job_.vertex(decline.vertex()).name + " (" +
-                                           std::to_string(decline.subtask() + 1) + "/" +
-                                           std::to_string(job_.vertex(decline.vertex()).parallelism) +
-                                           "): " + decline.reason());
+        abort(decline.checkpoint_id(),
+              "Checkpoint was declined by " + job_.vertex(decline.vertex()).name + " (" +
+                  std::to_string(decline.subtask() + 1) + "/" +
+                  std::to_string(job_.vertex(decline.vertex()).parallelism) +
+                  "): " + decline.reason());
     }
 }
 

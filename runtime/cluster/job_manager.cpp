@@ -208,10 +208,10 @@ void JobManager::setStatus(JobStatus status, const std::string& cause) {
     if (status == JobStatus::kFailed) {
         log::error("jobmanager", "job.failed", {{"cause", cause}});
     } else {
-        log::info("jobmanager", std::string("job.") + (status == JobStatus::kRunning ? "running"
-                                                       : status == JobStatus::kFinished
-                                                           ? "finished"
-                                                           : "created"));
+        log::info("jobmanager",
+                  std::string("job.") + (status == JobStatus::kRunning    ? "running"
+                                         : status == JobStatus::kFinished ? "finished"
+                                                                          : "created"));
     }
     if (job_listener_) {
         job_listener_(status, cause);

@@ -9,9 +9,9 @@ bool ShuffleRegistry::connectInputs(StreamTask& consumer, const JobGraph& job) c
     for (size_t g = 0; g < vertex.in_edges.size(); ++g) {
         const JobEdge& edge = job.edge(vertex.in_edges[g]);
         const JobVertex& source = job.vertex(edge.source_vertex);
-        int partition_index = int(std::find(source.out_edges.begin(), source.out_edges.end(),
-                                            edge.id) -
-                                  source.out_edges.begin());
+        int partition_index =
+            int(std::find(source.out_edges.begin(), source.out_edges.end(), edge.id) -
+                source.out_edges.begin());
         InputGate& gate = consumer.gate(int(g));
         for (int channel = 0; channel < gate.channelCount(); ++channel) {
             int producer_subtask = edge.isPointwise() ? consumer.id().subtask : channel;

@@ -17,7 +17,8 @@ TaskManager::TaskManager(Environment& env, const StreamGraph& stream_graph, cons
       job_(job),
       segments_(segments),
       shuffle_(shuffle),
-      config_(config) {}
+      config_(config) {
+}
 
 TaskManager::~TaskManager() = default;
 
@@ -131,7 +132,8 @@ void TaskManager::reportState(StreamTask& task, ExecutionState state, const std:
     if (state == ExecutionState::kFailed) {
         log::error("taskmanager", "task.failed", {{"task", task.name()}, {"cause", cause}});
     } else if (state == ExecutionState::kRunning || state == ExecutionState::kFinished) {
-        log::info("taskmanager", state == ExecutionState::kRunning ? "task.running" : "task.finished",
+        log::info("taskmanager",
+                  state == ExecutionState::kRunning ? "task.running" : "task.finished",
                   {{"task", task.name()}});
     }
     control::Envelope message;

@@ -37,7 +37,9 @@ protected:
 // Node numbers used for message delivery: the JobManager is node 0 and
 // TaskManager i is node i + 1.
 constexpr int kJobManagerNode = 0;
-inline int taskManagerNode(int task_manager_index) { return task_manager_index + 1; }
+inline int taskManagerNode(int task_manager_index) {
+    return task_manager_index + 1;
+}
 
 // The only way runtime code reaches time, timers, randomness and the network.
 // The simulator implements it deterministically; a process mode would
@@ -62,8 +64,8 @@ public:
     // Moves `size_bytes` of data from node `from` to node `to` over the link
     // between them and calls target->onTimer(kind, arg) when the last byte
     // arrived. Transfers on one link arrive in the order they were sent.
-    virtual void transfer(int from, int to, uint64_t size_bytes, TimerTarget* target,
-                          uint32_t kind, uint64_t arg) = 0;
+    virtual void transfer(int from, int to, uint64_t size_bytes, TimerTarget* target, uint32_t kind,
+                          uint64_t arg) = 0;
 
     // Sends a control message to the endpoint registered for node `to`.
     virtual void sendControl(int from, int to, const control::Envelope& message) = 0;

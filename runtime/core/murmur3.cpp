@@ -6,7 +6,9 @@ namespace sluice {
 
 namespace {
 
-uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+uint32_t rotl32(uint32_t x, int r) {
+    return (x << r) | (x >> (32 - r));
+}
 
 uint32_t fmix32(uint32_t h) {
     h ^= h >> 16;

@@ -28,11 +28,10 @@ PartitionerSpec resolvePartitioner(const StreamGraph& graph, const StreamEdge& e
 bool isChainable(const StreamGraph& graph, const StreamEdge& edge) {
     const StreamNode& source = graph.node(edge.source);
     const StreamNode& target = graph.node(edge.target);
-    PartitionerKind kind = edge.explicit_partitioner
-                               ? edge.partitioner.kind
-                               : (source.parallelism == target.parallelism
-                                      ? PartitionerKind::kForward
-                                      : PartitionerKind::kRebalance);
+    PartitionerKind kind = edge.explicit_partitioner ? edge.partitioner.kind
+                                                     : (source.parallelism == target.parallelism
+                                                            ? PartitionerKind::kForward
+                                                            : PartitionerKind::kRebalance);
     return kind == PartitionerKind::kForward && source.parallelism == target.parallelism &&
            target.in_edges.size() == 1 && source.chaining != ChainingStrategy::kNever &&
            target.chaining == ChainingStrategy::kAlways && !target.is_source;

@@ -27,14 +27,13 @@ public:
     virtual ~TypeInfoBase() = default;
 
     // Output that calls next->processElement directly (operator chaining).
-    virtual std::unique_ptr<OutputBase> createChainingOutput(StreamOperatorBase* next,
-                                                             OperatorContext* next_context,
-                                                             std::shared_ptr<const void> skew) const = 0;
+    virtual std::unique_ptr<OutputBase> createChainingOutput(
+        StreamOperatorBase* next, OperatorContext* next_context,
+        std::shared_ptr<const void> skew) const = 0;
     // Output that serializes records into `partition`.
-    virtual std::unique_ptr<OutputBase> createRecordWriterOutput(ResultPartition* partition,
-                                                                 const PartitionerSpec& spec,
-                                                                 int subtask_index,
-                                                                 uint64_t* task_records_out) const = 0;
+    virtual std::unique_ptr<OutputBase> createRecordWriterOutput(
+        ResultPartition* partition, const PartitionerSpec& spec, int subtask_index,
+        uint64_t* task_records_out) const = 0;
     // Output that forwards to several outputs.
     virtual std::unique_ptr<OutputBase> createBroadcastingOutput(
         std::vector<OutputBase*> outputs) const = 0;
@@ -273,18 +272,17 @@ public:
 
     const std::shared_ptr<const TypeSerializer<T>>& serializer() const { return serializer_; }
 
-    std::unique_ptr<OutputBase> createChainingOutput(StreamOperatorBase* next,
-                                                     OperatorContext* next_context,
-                                                     std::shared_ptr<const void> skew) const override {
-        return std::make_unique<ChainingOutput<T>>(
-            static_cast<OneInputStreamOperator<T>*>(next), next_context, skewOf(skew));
+    std::unique_ptr<OutputBase> createChainingOutput(
+        StreamOperatorBase* next, OperatorContext* next_context,
+        std::shared_ptr<const void> skew) const override {
+        return std::make_unique<ChainingOutput<T>>(static_cast<OneInputStreamOperator<T>*>(next),
+                                                   next_context, skewOf(skew));
     }
-    std::unique_ptr<OutputBase> createRecordWriterOutput(ResultPartition* partition,
-                                                         const PartitionerSpec& spec,
-                                                         int subtask_index,
-                                                         uint64_t* task_records_out) const override {
-        return std::make_unique<RecordWriterOutput<T>>(partition, spec, serializer_,
-                                                       subtask_index, task_records_out);
+    std::unique_ptr<OutputBase> createRecordWriterOutput(
+        ResultPartition* partition, const PartitionerSpec& spec, int subtask_index,
+        uint64_t* task_records_out) const override {
+        return std::make_unique<RecordWriterOutput<T>>(partition, spec, serializer_, subtask_index,
+                                                       task_records_out);
     }
     std::unique_ptr<OutputBase> createBroadcastingOutput(
         std::vector<OutputBase*> outputs) const override {
@@ -298,8 +296,8 @@ public:
         StreamOperatorBase* head, OperatorContext* head_context, std::shared_ptr<const void> skew,
         uint64_t* task_records_in) const override {
         return std::make_unique<NetworkInputProcessor<T>>(
-            static_cast<OneInputStreamOperator<T>*>(head), head_context, serializer_,
-            skewOf(skew), task_records_in);
+            static_cast<OneInputStreamOperator<T>*>(head), head_context, serializer_, skewOf(skew),
+            task_records_in);
     }
 
 private:

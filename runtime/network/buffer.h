@@ -57,9 +57,9 @@ struct NetworkBuffer {
 
 // A data buffer copied into a checkpoint as channel state.
 struct PersistedBuffer {
-    bool input = true;    // an input channel, or else a result subpartition
+    bool input = true;  // an input channel, or else a result subpartition
     int gate_or_partition = 0;
-    int channel = 0;      // input channel or subpartition index
+    int channel = 0;  // input channel or subpartition index
     int64_t sequence = 0;
     std::string data;
 };

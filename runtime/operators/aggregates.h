@@ -47,7 +47,9 @@ struct Accumulator {
 // Shows an Accumulator in the state inspector.
 class AccumulatorSerializer final : public TypeSerializer<Accumulator> {
 public:
-    void serialize(const Accumulator& value, ByteWriter& out) const override { out.writeRaw(value); }
+    void serialize(const Accumulator& value, ByteWriter& out) const override {
+        out.writeRaw(value);
+    }
     void deserialize(Accumulator& value, ByteReader& in) const override {
         value = in.readRaw<Accumulator>();
     }
@@ -72,9 +74,9 @@ public:
 
     void open() override {
         KeyedOperatorBase<IN, OUT, K>::open();
-        state_ = &getValueState(this->backend(),
-                                ValueStateDescriptor<Accumulator>(
-                                    aggregateName(kind_), std::make_shared<AccumulatorSerializer>()));
+        state_ = &getValueState(
+            this->backend(), ValueStateDescriptor<Accumulator>(
+                                 aggregateName(kind_), std::make_shared<AccumulatorSerializer>()));
     }
 
     void processElement(const IN& value, TimestampMs timestamp) override {

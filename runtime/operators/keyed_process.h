@@ -35,7 +35,8 @@ public:
     virtual ~KeyedProcessFunction() = default;
     virtual void open(KeyedStateBackend& state) {}
     virtual void processElement(const IN& value, Context& context, Collector<OUT>& out) = 0;
-    virtual void onTimer(TimestampMs time, bool event_time, Context& context, Collector<OUT>& out) {}
+    virtual void onTimer(TimestampMs time, bool event_time, Context& context, Collector<OUT>& out) {
+    }
 };
 
 template <class K, class IN, class OUT>

@@ -54,11 +54,10 @@ public:
 
     void open() override {
         KeyedOperatorBase<IN, OUT, K>::open();
-        windows_ = &getMapState(
-            this->backend(),
-            MapStateDescriptor<TimestampMs, Accumulator>(
-                "window-contents", serializerFor<TimestampMs>(),
-                std::make_shared<AccumulatorSerializer>()));
+        windows_ =
+            &getMapState(this->backend(), MapStateDescriptor<TimestampMs, Accumulator>(
+                                              "window-contents", serializerFor<TimestampMs>(),
+                                              std::make_shared<AccumulatorSerializer>()));
     }
 
     void processElement(const IN& value, TimestampMs timestamp) override {

@@ -72,9 +72,7 @@ public:
             in.markFailed();
         }
     }
-    std::string toDisplayString(const M& value) const override {
-        return value.ShortDebugString();
-    }
+    std::string toDisplayString(const M& value) const override { return value.ShortDebugString(); }
 };
 
 // std::pair<A, B>: the two components one after the other.
@@ -109,9 +107,9 @@ template <class A, class B>
 struct IsPair<std::pair<A, B>> : std::true_type {};
 
 // Maps C++ types to serializers. Types without a registered serializer fall
-// back to the defaults above: pairs of supported types, protobuf messages, std::string and trivially
-// copyable types. Anything else must be registered before a job uses it,
-// otherwise serializerFor throws std::logic_error naming the type.
+// back to the defaults above: pairs of supported types, protobuf messages, std::string and
+// trivially copyable types. Anything else must be registered before a job uses it, otherwise
+// serializerFor throws std::logic_error naming the type.
 //
 // Thread safety: registration and lookup are guarded by a mutex.
 class SerializerRegistry {
@@ -134,7 +132,8 @@ public:
             }
         }
         if constexpr (IsPair<T>::value) {
-            return std::make_shared<PairSerializer<typename T::first_type, typename T::second_type>>(
+            return std::make_shared<
+                PairSerializer<typename T::first_type, typename T::second_type>>(
                 serializerFor<typename T::first_type>(), serializerFor<typename T::second_type>());
         } else if constexpr (std::is_base_of_v<google::protobuf::MessageLite, T>) {
             return std::make_shared<ProtobufSerializer<T>>();

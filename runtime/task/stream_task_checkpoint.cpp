@@ -214,8 +214,8 @@ void StreamTask::takeSnapshot(bool unaligned) {
         if (!backends_[i] || !spec_.storage) {
             continue;
         }
-        std::string owner = "op" + std::to_string(v.nodes[i]) + "-sub" +
-                            std::to_string(spec_.id.subtask);
+        std::string owner =
+            "op" + std::to_string(v.nodes[i]) + "-sub" + std::to_string(spec_.id.subtask);
         // The real work happens now; simulated time comes from the logical
         // sizes below, never from how long RocksDB took.
         checkpoint::KeyedStateHandle handle;
@@ -225,7 +225,8 @@ void StreamTask::takeSnapshot(bool unaligned) {
                                             owner);
         } catch (const std::exception& e) {
             log::error("task", "checkpoint.snapshot_failed",
-                       {{"task", name()}, {"checkpoint", std::to_string(checkpoint_.id)},
+                       {{"task", name()},
+                        {"checkpoint", std::to_string(checkpoint_.id)},
                         {"error", e.what()}});
             cancelCheckpoint(std::string("state snapshot failed: ") + e.what());
             return;

@@ -11,6 +11,13 @@ double ms(Nanos ns) {
     return double(ns) / double(kNanosPerMilli);
 }
 
+// Milliseconds with microsecond precision and never in exponent form.
+std::string msText(Nanos ns) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.3f", ms(ns));
+    return text;
+}
+
 std::string csvField(const std::string& text) {
     if (text.find_first_of(",\"\n") == std::string::npos) {
         return text;
@@ -92,17 +99,17 @@ void writeHistoryEntry(std::ostream& out, const CheckpointStats& stats,
         << checkpointStatusName(stats.status)
         << "\", \"is_savepoint\": " << (stats.savepoint ? "true" : "false")
         << ", \"checkpoint_type\": \"" << checkpointType(stats)
-        << "\", \"trigger_timestamp\": " << ms(stats.trigger_time_ns)
-        << ", \"latest_ack_timestamp\": " << ms(stats.latest_ack_ns)
+        << "\", \"trigger_timestamp\": " << msText(stats.trigger_time_ns)
+        << ", \"latest_ack_timestamp\": " << msText(stats.latest_ack_ns)
         << ", \"checkpointed_size\": " << stats.checkpointed_size_bytes
         << ", \"state_size\": " << stats.full_size_bytes
-        << ", \"end_to_end_duration\": " << ms(stats.endToEndDurationNs())
+        << ", \"end_to_end_duration\": " << msText(stats.endToEndDurationNs())
         << ", \"alignment_buffered\": 0, \"processed_data\": " << stats.processed_bytes
         << ", \"persisted_data\": " << stats.persisted_bytes
         << ", \"num_subtasks\": " << stats.total_subtasks
         << ", \"num_acknowledged_subtasks\": " << stats.acknowledged_subtasks;
     if (stats.status == CheckpointStatus::kFailed) {
-        out << ", \"failure_timestamp\": " << ms(stats.end_time_ns)
+        out << ", \"failure_timestamp\": " << msText(stats.end_time_ns)
             << ", \"failure_message\": " << jsonString(stats.failure_cause);
     }
     out << ", \"tasks\": {";
@@ -123,7 +130,7 @@ void writeHistoryEntry(std::ostream& out, const CheckpointStats& stats,
         }
         out << (first ? "" : ", ") << jsonString(vertex_names[v])
             << ": {\"num_subtasks\": " << total << ", \"num_acknowledged_subtasks\": " << acked
-            << ", \"latest_ack_timestamp\": " << ms(latest) << "}";
+            << ", \"latest_ack_timestamp\": " << msText(latest) << "}";
         first = false;
     }
     out << "}}";

@@ -78,9 +78,8 @@ struct SourceRecord {
 
 // Records of one source partition with offsets in [0, count), computed from
 // the scenario definition (see the file comment).
-std::vector<SourceRecord> generatorPartition(const scenario::GeneratorSource& g,
-                                             int operator_index, uint64_t seed, uint64_t partition,
-                                             uint64_t count) {
+std::vector<SourceRecord> generatorPartition(const scenario::GeneratorSource& g, int operator_index,
+                                             uint64_t seed, uint64_t partition, uint64_t count) {
     const uint64_t model_seed = sluice::sim::mix64(seed ^ (uint64_t(operator_index) << 32));
     std::optional<sluice::sim::ZipfDistribution> zipf;
     if (g.distribution() == scenario::ZIPF) {
@@ -222,8 +221,9 @@ CutResult checkRun(const RunSetup& setup) {
     Engine& engine = *std::get<std::unique_ptr<Engine>>(made);
     engine.run();
     if (engine.runState() == RunState::kFailed || engine.runState() == RunState::kStalled) {
-        result.setup_error = std::string("run ended ") + sluice::sim::runStateName(engine.runState()) +
-                             ": " + engine.failureCause();
+        result.setup_error = std::string("run ended ") +
+                             sluice::sim::runStateName(engine.runState()) + ": " +
+                             engine.failureCause();
         return result;
     }
 
@@ -243,7 +243,8 @@ CutResult checkRun(const RunSetup& setup) {
         k.node = engine.scenarioJob().node_of_operator[size_t(i)];
         k.window = op.has_window();
         if (k.window) {
-            if (op.window().type() != scenario::TUMBLING || op.window().allowed_lateness_ms() != 0) {
+            if (op.window().type() != scenario::TUMBLING ||
+                op.window().allowed_lateness_ms() != 0) {
                 result.setup_error = "only tumbling windows without lateness are covered";
                 return result;
             }
@@ -295,7 +296,8 @@ CutResult checkRun(const RunSetup& setup) {
             continue;
         }
         const std::string name = "checkpoint " + std::to_string(stats.id);
-        auto read = sluice::CheckpointStorage::readMetadata(root / ("chk-" + std::to_string(stats.id)));
+        auto read =
+            sluice::CheckpointStorage::readMetadata(root / ("chk-" + std::to_string(stats.id)));
         if (auto* e = std::get_if<std::string>(&read)) {
             result.setup_error = name + ": " + *e;
             return result;
@@ -342,8 +344,8 @@ CutResult checkRun(const RunSetup& setup) {
             for (int s : k.sources) {
                 const auto& op = job.operators(s);
                 int node = engine.scenarioJob().node_of_operator[size_t(s)];
-                int partitions = int(op.has_generator() ? op.generator().partitions()
-                                                        : op.csv().partitions());
+                int partitions =
+                    int(op.has_generator() ? op.generator().partitions() : op.csv().partitions());
                 for (int p = 0; p < partitions; ++p) {
                     auto it = offsets.find({node, p});
                     std::vector<SourceRecord> records;
@@ -356,18 +358,18 @@ CutResult checkRun(const RunSetup& setup) {
                             return result;
                         }
                         uint64_t count = it == offsets.end() ? size : uint64_t(it->second);
-                        records = generatorPartition(op.generator(), s, setup.seed, uint64_t(p),
-                                                     count);
+                        records =
+                            generatorPartition(op.generator(), s, setup.seed, uint64_t(p), count);
                     } else {
-                        records = csvPartition(csv_rows.at(s), uint64_t(partitions), uint64_t(p),
-                                               it == offsets.end() ? UINT64_MAX
-                                                                   : uint64_t(it->second));
+                        records =
+                            csvPartition(csv_rows.at(s), uint64_t(partitions), uint64_t(p),
+                                         it == offsets.end() ? UINT64_MAX : uint64_t(it->second));
                     }
                     for (const SourceRecord& r : records) {
                         if (k.window) {
-                            int64_t start = r.timestamp - ((r.timestamp % k.window_size_ms) +
-                                                           k.window_size_ms) %
-                                                              k.window_size_ms;
+                            int64_t start = r.timestamp -
+                                            ((r.timestamp % k.window_size_ms) + k.window_size_ms) %
+                                                k.window_size_ms;
                             window_reference[{r.key, start}].add(r.value);
                         } else {
                             reference[r.key].add(r.value);
@@ -407,8 +409,8 @@ CutResult checkRun(const RunSetup& setup) {
                             if (k.window) {
                                 sluice::TimestampMs start = 0;
                                 sluice::ByteReader user_in(user_key);
-                                if (!sluice::state_format::readSerialized(*time_serializer,
-                                                                          user_in, start)) {
+                                if (!sluice::state_format::readSerialized(*time_serializer, user_in,
+                                                                          start)) {
                                     decode_error = "undecodable window start";
                                     return;
                                 }
@@ -510,8 +512,7 @@ CutResult checkRun(const RunSetup& setup) {
                         if (it == window_reference.end() || !sameAccumulator(it->second, acc)) {
                             problem = "window (" + w.first + ", " + std::to_string(w.second) +
                                       ") stored " + show(acc) + ", expected " +
-                                      (it == window_reference.end() ? "nothing"
-                                                                    : show(it->second));
+                                      (it == window_reference.end() ? "nothing" : show(it->second));
                             break;
                         }
                         min_open_end = std::min(min_open_end, w.second + k.window_size_ms);
@@ -595,8 +596,7 @@ void TstConsistentCut::stateMatchesPrefix_data() {
         for (bool rocksdb : {false, true}) {
             QTest::addRow("%s %s %s", row.path + 10, rocksdb ? "rocksdb" : "heap",
                           row.unaligned ? "unaligned" : "aligned")
-                << QString(row.path) << rocksdb << row.unaligned << row.until_ms
-                << row.buffer_size;
+                << QString(row.path) << rocksdb << row.unaligned << row.until_ms << row.buffer_size;
         }
     }
 }
@@ -625,8 +625,8 @@ void TstConsistentCut::skipAlignmentDetected() {
     int checked = 0;
     int inconsistent = 0;
     for (int i = 0; i < kSeeds; ++i) {
-        RunSetup setup{"scenarios/aligned-vs-unaligned.textproto", seedAt(i), false, false, true,
-                       16000, 4096};
+        RunSetup setup{
+            "scenarios/aligned-vs-unaligned.textproto", seedAt(i), false, false, true, 16000, 4096};
         CutResult result = checkRun(setup);
         QVERIFY2(result.setup_error.empty(), (describe(setup) + ": " + result.setup_error).c_str());
         checked += result.checked;

@@ -257,6 +257,11 @@ void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
             if (checkpoint_.active && int64_t(arg) == checkpoint_.id) {
                 checkpoint_.ack_scheduled = false;
                 maybeAcknowledge();
+            } else if (auto it = finishing_.find(int64_t(arg)); it != finishing_.end()) {
+                it->second.ack_scheduled = false;
+                if (maybeAcknowledge(it->second)) {
+                    finishing_.erase(it);
+                }
             }
             break;
         case kAlignmentTimeout:
@@ -272,9 +277,15 @@ void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
             for (auto& partition : partitions_) {
                 int64_t bytes =
                     partition->prioritizeBarrier(int64_t(arg), &channel_state_[int64_t(arg)]);
-                if (bytes >= 0 && checkpoint_.id == int64_t(arg)) {
-                    checkpoint_.persisted_bytes += bytes;
-                    checkpoint_.unaligned = true;
+                CheckpointProgress* progress = nullptr;
+                if (checkpoint_.active && checkpoint_.id == int64_t(arg)) {
+                    progress = &checkpoint_;
+                } else if (auto it = finishing_.find(int64_t(arg)); it != finishing_.end()) {
+                    progress = &it->second;
+                }
+                if (bytes >= 0 && progress) {
+                    progress->persisted_bytes += bytes;
+                    progress->unaligned = true;
                 }
             }
             break;

@@ -153,6 +153,8 @@ private:
         int64_t state_bytes = 0;
         int64_t incremental_bytes = 0;
         bool ack_scheduled = false;
+        std::vector<checkpoint::KeyedStateHandle> keyed_handles;
+        std::vector<PartitionOffset> source_offsets;
     };
 
     void buildChain();
@@ -167,7 +169,12 @@ private:
     void persistOvertaken(int flat_channel, int count);
     void switchToUnaligned();
     void maybeAcknowledge();
-    void sendAcknowledge();
+    // Returns true when the acknowledgement of `progress` was sent.
+    bool maybeAcknowledge(CheckpointProgress& progress);
+    void sendAcknowledge(CheckpointProgress& progress);
+    // Moves the running checkpoint aside if it only waits for its
+    // acknowledgement, or cancels it; either way a new one can start.
+    void endCheckpointForNewer(int64_t newer_id, const char* what);
     void onDataArrival(int gate, int channel, const NetworkBuffer& buffer);
     void unblockAllChannels();
     int flatChannel(int gate, int channel) const {
@@ -238,11 +245,13 @@ private:
         uint64_t timer_id;
     };
     CheckpointProgress checkpoint_;
-    std::vector<checkpoint::KeyedStateHandle> keyed_handles_;  // of the running snapshot
+    // Snapshotted checkpoints whose acknowledgement still waits for the
+    // asynchronous phase or for a barrier in an output queue, while a newer
+    // checkpoint runs.
+    std::map<int64_t, CheckpointProgress> finishing_;
     Nanos clock_ns_ = 0;  // simulated time, for state entries' last update
     std::map<int64_t, std::vector<PersistedBuffer>> channel_state_;
-    std::vector<PartitionOffset> checkpoint_offsets_;  // source offsets at the snapshot
-    std::vector<int64_t> deferred_triggers_;           // (id, trigger time, savepoint) triples
+    std::vector<int64_t> deferred_triggers_;  // (id, trigger time, savepoint) triples
     std::vector<int> flat_gate_;
     std::vector<int> flat_channel_;
     std::vector<bool> flat_finished_;

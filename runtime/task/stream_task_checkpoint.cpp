@@ -31,12 +31,27 @@ void StreamTask::triggerCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint)
         return;
     }
     if (checkpoint_.active) {
-        cancelCheckpoint("checkpoint " + std::to_string(checkpoint_.id) +
-                         " was canceled by the trigger of checkpoint " + std::to_string(id));
+        endCheckpointForNewer(id, "trigger");
     }
     beginCheckpoint(id, trigger_ns, savepoint);
     takeSnapshot(spec_.checkpointing.mode == CheckpointingMode::kUnaligned);
     maybeAcknowledge();
+}
+
+void StreamTask::endCheckpointForNewer(int64_t newer_id, const char* what) {
+    bool complete =
+        checkpoint_.snapshotted && checkpoint_.received_count == int(checkpoint_.received.size());
+    if (complete) {
+        int64_t id = checkpoint_.id;
+        finishing_[id] = std::move(checkpoint_);
+        checkpoint_ = CheckpointProgress{};
+        checkpoint_.id = id;
+        return;
+    }
+    // A newer barrier overtook an alignment in progress: the older
+    // checkpoint can never complete here.
+    cancelCheckpoint("checkpoint " + std::to_string(checkpoint_.id) + " was canceled by the " +
+                     what + " of newer checkpoint " + std::to_string(newer_id));
 }
 
 void StreamTask::beginCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint) {
@@ -63,11 +78,7 @@ void StreamTask::handleBarrier(int flat, const NetworkBuffer& barrier) {
     }
     if (id > checkpoint_.id) {
         if (checkpoint_.active) {
-            // A newer barrier overtook an alignment in progress: the older
-            // checkpoint can never complete here.
-            cancelCheckpoint("checkpoint " + std::to_string(checkpoint_.id) +
-                             " was canceled by the barrier of newer checkpoint " +
-                             std::to_string(id));
+            endCheckpointForNewer(id, "barrier");
         }
         beginCheckpoint(id, barrier.event_time_ns, barrier.event_flags & kBarrierSavepoint);
     }
@@ -206,7 +217,7 @@ void StreamTask::switchToUnaligned() {
 void StreamTask::takeSnapshot(bool unaligned) {
     const CheckpointConfig& config = spec_.checkpointing;
     int64_t entries = 0;
-    keyed_handles_.clear();
+    checkpoint_.keyed_handles.clear();
     checkpoint_.state_bytes = 0;
     checkpoint_.incremental_bytes = 0;
     const JobVertex& v = vertex();
@@ -236,13 +247,13 @@ void StreamTask::takeSnapshot(bool unaligned) {
         entries += int64_t(handle.entry_count());
         checkpoint_.state_bytes += int64_t(handle.full_size_bytes());
         checkpoint_.incremental_bytes += int64_t(handle.incremental_size_bytes());
-        keyed_handles_.push_back(std::move(handle));
+        checkpoint_.keyed_handles.push_back(std::move(handle));
     }
     checkpoint_.sync_ns = config.sync_base_ns + entries * config.sync_ns_per_entry;
     extra_step_cost_ns_ += checkpoint_.sync_ns;
 
     if (source_) {
-        checkpoint_offsets_ = source_->offsets();
+        checkpoint_.source_offsets = source_->offsets();
     }
     Nanos durable_at = 0;
     for (auto& op : operators_) {
@@ -253,6 +264,13 @@ void StreamTask::takeSnapshot(bool unaligned) {
     for (auto& partition : partitions_) {
         checkpoint_.persisted_bytes += partition->broadcastBarrier(
             checkpoint_.id, checkpoint_.trigger_ns, flags, &channel_state_[checkpoint_.id]);
+        if (in_step_) {
+            // Like Flink, forward the barrier before the synchronous part of
+            // the snapshot. A barrier is processed in a step of its own, so
+            // no record of this step is sent early.
+            partition->endStep();
+            partition->beginStep();
+        }
     }
     if (!unaligned && config.mode == CheckpointingMode::kAlignedWithTimeout &&
         !partitions_.empty()) {
@@ -269,9 +287,15 @@ void StreamTask::takeSnapshot(bool unaligned) {
 }
 
 void StreamTask::maybeAcknowledge() {
-    if (!checkpoint_.active || !checkpoint_.snapshotted ||
-        checkpoint_.received_count < int(checkpoint_.received.size())) {
-        return;
+    if (maybeAcknowledge(checkpoint_)) {
+        checkpoint_.active = false;
+    }
+}
+
+bool StreamTask::maybeAcknowledge(CheckpointProgress& progress) {
+    if (!progress.active || !progress.snapshotted ||
+        progress.received_count < int(progress.received.size())) {
+        return false;
     }
     if (spec_.checkpointing.mode == CheckpointingMode::kAlignedWithTimeout) {
         // The barrier may still become unaligned while it waits in an output
@@ -280,65 +304,66 @@ void StreamTask::maybeAcknowledge() {
             for (int i = 0; i < partition->subpartitionCount(); ++i) {
                 for (const auto& queued : partition->subpartition(i).queue) {
                     if (queued.kind == BufferKind::kCheckpointBarrier &&
-                        queued.event_value == checkpoint_.id && !checkpoint_.ack_scheduled) {
-                        checkpoint_.ack_scheduled = true;
+                        queued.event_value == progress.id && !progress.ack_scheduled) {
+                        progress.ack_scheduled = true;
                         env_.schedule(env_.now() + kOutputRecheckNs, this, kCheckpointAck,
-                                      uint64_t(checkpoint_.id));
-                        return;
+                                      uint64_t(progress.id));
+                        return false;
                     }
                 }
             }
         }
     }
-    int64_t upload_bytes = checkpoint_.incremental_bytes + checkpoint_.persisted_bytes;
+    int64_t upload_bytes = progress.incremental_bytes + progress.persisted_bytes;
     Nanos async_ns = Nanos(double(upload_bytes) * 8.0 * double(kNanosPerSecond) /
                            double(spec_.checkpointing.upload_bits_per_second));
-    Nanos ready_at = std::max(checkpoint_.snapshot_done_ns + async_ns, checkpoint_.durable_at_ns);
+    Nanos ready_at = std::max(progress.snapshot_done_ns + async_ns, progress.durable_at_ns);
     if (env_.now() < ready_at) {
-        if (!checkpoint_.ack_scheduled) {
-            checkpoint_.ack_scheduled = true;
-            env_.schedule(ready_at, this, kCheckpointAck, uint64_t(checkpoint_.id));
+        if (!progress.ack_scheduled) {
+            progress.ack_scheduled = true;
+            env_.schedule(ready_at, this, kCheckpointAck, uint64_t(progress.id));
         }
-        return;
+        return false;
     }
-    sendAcknowledge();
+    sendAcknowledge(progress);
+    return true;
 }
 
-void StreamTask::sendAcknowledge() {
+void StreamTask::sendAcknowledge(CheckpointProgress& progress) {
     control::Envelope message;
     auto* ack = message.mutable_acknowledge_checkpoint();
-    ack->set_checkpoint_id(checkpoint_.id);
+    ack->set_checkpoint_id(progress.id);
     ack->set_vertex(spec_.id.vertex);
     ack->set_subtask(spec_.id.subtask);
     auto* stats = ack->mutable_stats();
     stats->set_ack_time_ns(env_.now());
-    stats->set_sync_duration_ns(checkpoint_.sync_ns);
-    stats->set_async_duration_ns(std::max<Nanos>(0, env_.now() - checkpoint_.snapshot_done_ns));
-    stats->set_alignment_duration_ns(checkpoint_.alignment_ns);
-    stats->set_start_delay_ns(checkpoint_.first_barrier_ns - checkpoint_.trigger_ns);
-    stats->set_unaligned(checkpoint_.unaligned);
-    stats->set_processed_bytes(checkpoint_.processed_bytes);
-    stats->set_persisted_bytes(checkpoint_.persisted_bytes);
-    stats->set_state_size_bytes(checkpoint_.state_bytes);
-    stats->set_incremental_size_bytes(checkpoint_.incremental_bytes);
+    stats->set_sync_duration_ns(progress.sync_ns);
+    stats->set_async_duration_ns(std::max<Nanos>(0, env_.now() - progress.snapshot_done_ns));
+    stats->set_alignment_duration_ns(progress.alignment_ns);
+    stats->set_start_delay_ns(progress.first_barrier_ns - progress.trigger_ns);
+    stats->set_unaligned(progress.unaligned);
+    stats->set_processed_bytes(progress.processed_bytes);
+    stats->set_persisted_bytes(progress.persisted_bytes);
+    stats->set_state_size_bytes(progress.state_bytes);
+    stats->set_incremental_size_bytes(progress.incremental_bytes);
 
     checkpoint::SubtaskState state;
     state.set_vertex(spec_.id.vertex);
     state.set_subtask(spec_.id.subtask);
-    for (const auto& handle : keyed_handles_) {
+    for (const auto& handle : progress.keyed_handles) {
         *state.add_keyed_state() = handle;
     }
     if (source_) {
         auto* op_state = state.add_operator_state();
         op_state->set_operator_(vertex().head_node);
         op_state->set_subtask(spec_.id.subtask);
-        for (const PartitionOffset& offset : checkpoint_offsets_) {
+        for (const PartitionOffset& offset : progress.source_offsets) {
             auto* out = op_state->add_source_offsets();
             out->set_partition(offset.partition);
             out->set_offset(int64_t(offset.offset));
         }
     }
-    for (const PersistedBuffer& buffer : channelState(checkpoint_.id)) {
+    for (const PersistedBuffer& buffer : channelState(progress.id)) {
         auto* out = state.add_channel_state();
         out->set_gate_or_partition(buffer.gate_or_partition);
         out->set_channel(buffer.channel);
@@ -347,7 +372,7 @@ void StreamTask::sendAcknowledge() {
         out->set_input(buffer.input);
     }
     ack->set_state(state.SerializeAsString());
-    checkpoint_.active = false;
+    progress.active = false;
     env_.sendControl(spec_.node, kJobManagerNode, message);
 }
 
@@ -367,6 +392,7 @@ void StreamTask::cancelCheckpoint(const std::string& reason) {
 }
 
 void StreamTask::notifyCheckpointComplete(int64_t id) {
+    finishing_.erase(finishing_.begin(), finishing_.upper_bound(id));
     for (auto& op : operators_) {
         op->notifyCheckpointComplete(id);
     }
@@ -375,6 +401,7 @@ void StreamTask::notifyCheckpointComplete(int64_t id) {
 }
 
 void StreamTask::notifyCheckpointAborted(int64_t id) {
+    finishing_.erase(id);
     if (checkpoint_.active && checkpoint_.id == id) {
         checkpoint_.active = false;
         unblockAllChannels();

@@ -280,10 +280,13 @@ void TstDeterminism::rocksdbSameSeed() {
     QVERIFY2(first->digestHex() == second->digestHex(),
              (what + ": digest " + first->digestHex() + " then " + second->digestHex()).c_str());
     QCOMPARE(first->eventCount(), second->eventCount());
-    QCOMPARE(first->checkpointHistory().size(), second->checkpointHistory().size());
-    for (size_t i = 0; i < first->checkpointHistory().size(); ++i) {
-        const auto& a = first->checkpointHistory()[i];
-        const auto& b = second->checkpointHistory()[i];
+    // checkpointHistory() returns a copy; keep it alive while comparing.
+    const auto first_history = first->checkpointHistory();
+    const auto second_history = second->checkpointHistory();
+    QCOMPARE(first_history.size(), second_history.size());
+    for (size_t i = 0; i < first_history.size(); ++i) {
+        const auto& a = first_history[i];
+        const auto& b = second_history[i];
         QCOMPARE(a.end_time_ns, b.end_time_ns);
         QCOMPARE(a.checkpointed_size_bytes, b.checkpointed_size_bytes);
         QCOMPARE(a.full_size_bytes, b.full_size_bytes);

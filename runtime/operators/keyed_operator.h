@@ -65,6 +65,34 @@ public:
 
     size_t eventTimerCount() const { return event_timers_.size(); }
 
+    void snapshotTimers(std::vector<TimerSnapshot>* out) const override {
+        for (const Timer& t : event_timers_) {
+            out->push_back({t.key_group, t.key, t.time, t.id, true});
+        }
+        for (const Timer& t : processing_timers_) {
+            out->push_back({t.key_group, t.key, t.time, t.id, false});
+        }
+    }
+
+    void restoreTimers(const std::vector<TimerSnapshot>& timers) override {
+        const KeyGroupRange& range = this->context().key_group_range;
+        for (const TimerSnapshot& t : timers) {
+            if (!range.contains(t.key_group)) {
+                continue;
+            }
+            Timer timer{t.time_ms, t.key, t.key_group, t.id};
+            if (t.event_time) {
+                event_timers_.insert(std::move(timer));
+            } else {
+                processing_timers_.insert(std::move(timer));
+            }
+        }
+        if (!processing_timers_.empty()) {
+            this->context().processing_time->registerProcessingTimer(
+                this, processing_timers_.begin()->time, 0);
+        }
+    }
+
 protected:
     // Makes `value`'s key the current key. Throws if this subtask does not
     // own the key's key group, which would mean records were misrouted.

@@ -13,6 +13,15 @@ namespace sluice {
 class KeyedStateBackend;
 struct OperatorContext;
 
+// A pending timer of a keyed operator, as a checkpoint stores it.
+struct TimerSnapshot {
+    int key_group = 0;
+    std::string key;  // serialized key
+    TimestampMs time_ms = 0;
+    uint64_t id = 0;
+    bool event_time = true;
+};
+
 // Base of every operator in a chain. Lifecycle, in order: setup, open, any
 // number of processElement / processWatermark / onProcessingTime calls, then
 // finish when the input ended (flush buffered results), then close.
@@ -45,6 +54,10 @@ public:
     virtual Nanos snapshotState(int64_t checkpoint_id) { return 0; }
     virtual void notifyCheckpointComplete(int64_t checkpoint_id) {}
     virtual void notifyCheckpointAborted(int64_t checkpoint_id) {}
+    // Pending timers, for the snapshot; and restored timers, filtered to the
+    // operator's key groups, before open().
+    virtual void snapshotTimers(std::vector<TimerSnapshot>* out) const {}
+    virtual void restoreTimers(const std::vector<TimerSnapshot>& timers) {}
 
     OperatorContext& context() { return *context_; }
     const OperatorContext& context() const { return *context_; }

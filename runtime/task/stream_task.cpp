@@ -166,7 +166,14 @@ void StreamTask::restoreState() {
         int node = v.nodes[i];
         std::vector<checkpoint::KeyedStateHandle> handles;
         std::map<int, uint64_t> offsets;
+        std::vector<TimerSnapshot> timers;
         for (const auto& subtask : spec_.restore->subtask_states()) {
+            for (const auto& timer : subtask.timers()) {
+                if (timer.operator_() == node) {
+                    timers.push_back({timer.key_group(), timer.key(), timer.time_ms(), timer.id(),
+                                      timer.event_time()});
+                }
+            }
             for (const auto& handle : subtask.keyed_state()) {
                 if (handle.operator_() == node) {
                     handles.push_back(handle);
@@ -183,6 +190,9 @@ void StreamTask::restoreState() {
         }
         if (backends_[i] && !handles.empty()) {
             backends_[i]->restore(handles, *spec_.restore_storage);
+        }
+        if (!timers.empty()) {
+            operators_[i]->restoreTimers(timers);
         }
         if (i == 0 && source_ && !offsets.empty() && !spec_.checkpointing.bug_dont_rewind_sources) {
             source_->restoreOffsets(offsets);

@@ -155,6 +155,7 @@ private:
         bool ack_scheduled = false;
         std::vector<checkpoint::KeyedStateHandle> keyed_handles;
         std::vector<PartitionOffset> source_offsets;
+        std::vector<std::pair<int, TimerSnapshot>> timers;  // (stream node, timer)
     };
 
     void buildChain();

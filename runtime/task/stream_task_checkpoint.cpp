@@ -255,6 +255,14 @@ void StreamTask::takeSnapshot(bool unaligned) {
     if (source_) {
         checkpoint_.source_offsets = source_->offsets();
     }
+    checkpoint_.timers.clear();
+    for (size_t i = 0; i < operators_.size(); ++i) {
+        std::vector<TimerSnapshot> timers;
+        operators_[i]->snapshotTimers(&timers);
+        for (auto& timer : timers) {
+            checkpoint_.timers.emplace_back(v.nodes[i], std::move(timer));
+        }
+    }
     Nanos durable_at = 0;
     for (auto& op : operators_) {
         durable_at = std::max(durable_at, op->snapshotState(checkpoint_.id));
@@ -352,6 +360,15 @@ void StreamTask::sendAcknowledge(CheckpointProgress& progress) {
     state.set_subtask(spec_.id.subtask);
     for (const auto& handle : progress.keyed_handles) {
         *state.add_keyed_state() = handle;
+    }
+    for (const auto& [node, timer] : progress.timers) {
+        auto* out = state.add_timers();
+        out->set_operator_(node);
+        out->set_key_group(timer.key_group);
+        out->set_key(timer.key);
+        out->set_time_ms(timer.time_ms);
+        out->set_id(timer.id);
+        out->set_event_time(timer.event_time);
     }
     if (source_) {
         auto* op_state = state.add_operator_state();

@@ -4,9 +4,12 @@
 #include "sim/checkpoint_export.h"
 #include "sim/engine.h"
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -72,6 +75,35 @@ bool parseUnsigned(const char* text, uint64_t* value) {
     return true;
 }
 
+// Checks before the run that the output files are distinct and that their
+// folders exist, so a long run is not wasted on a typo.
+template <class UsageError>
+std::optional<int> checkOutputFiles(const Options& options, UsageError&& usageError) {
+    std::map<std::string, std::string> seen;
+    std::pair<const char*, const std::string*> outputs[] = {
+        {"--metrics-csv", &options.metrics_csv},
+        {"--checkpoints-csv", &options.checkpoints_csv},
+        {"--checkpoints-json", &options.checkpoints_json}};
+    for (const auto& [flag, path] : outputs) {
+        if (path->empty()) {
+            continue;
+        }
+        std::error_code error;
+        auto absolute = std::filesystem::weakly_canonical(*path, error).string();
+        if (auto it = seen.find(absolute); it != seen.end()) {
+            return usageError(std::string(flag) + " and " + it->second + " name the same file " +
+                              *path + "; give each output its own file");
+        }
+        seen[absolute] = flag;
+        auto folder = std::filesystem::absolute(*path).parent_path();
+        if (!std::filesystem::is_directory(folder, error)) {
+            return usageError(std::string(flag) + ": folder " + folder.string() +
+                              " does not exist; create it first");
+        }
+    }
+    return std::nullopt;
+}
+
 // Returns the exit status to use, or nullopt to go on.
 std::optional<int> parseArguments(int argc, char** argv, Options* options) {
     auto usageError = [](const std::string& message) {
@@ -95,6 +127,8 @@ std::optional<int> parseArguments(int argc, char** argv, Options* options) {
             }
             if (arg == "--seed") {
                 options->engine.seed = number;
+            } else if (number == 0) {
+                return usageError("--until-ms needs a time above 0, in milliseconds");
             } else {
                 options->engine.until_ms = int64_t(number);
             }
@@ -110,7 +144,7 @@ std::optional<int> parseArguments(int argc, char** argv, Options* options) {
             target = text;
         } else if (arg == "--checkpoint-dir" || arg == "--restore") {
             const char* text = value(arg.c_str());
-            if (!text) {
+            if (!text || !*text) {
                 return usageError(arg + " needs a path");
             }
             (arg == "--restore" ? options->engine.restore_path : options->engine.checkpoint_dir) =
@@ -134,7 +168,7 @@ std::optional<int> parseArguments(int argc, char** argv, Options* options) {
     if (options->scenario.empty()) {
         return usageError("missing scenario file");
     }
-    return std::nullopt;
+    return checkOutputFiles(*options, usageError);
 }
 
 void printOperators(const Engine& engine) {
@@ -179,6 +213,26 @@ void printSubtasks(const Engine& engine) {
                     100.0 * double(c.busy_ns) / total, 100.0 * double(c.idle_ns) / total,
                     100.0 * backpressured, sluice::sim::backpressureStatus(backpressured));
     }
+}
+
+// One line about the two-phase-commit transactions of the external store.
+void printTransactions(const Engine& engine) {
+    const auto& transactions = engine.store().transactions();
+    if (transactions.empty()) {
+        return;
+    }
+    std::map<sluice::sim::TransactionState, int> counts;
+    for (const auto& [id, transaction] : transactions) {
+        ++counts[transaction.state];
+    }
+    size_t visible = engine.store().visibleRecords().size();
+    std::printf(
+        "sink transactions: %d committed, %d aborted, %d pre-committed, %d open; "
+        "%zu of %zu records visible\n",
+        counts[sluice::sim::TransactionState::kCommitted],
+        counts[sluice::sim::TransactionState::kAborted],
+        counts[sluice::sim::TransactionState::kPreCommitted],
+        counts[sluice::sim::TransactionState::kOpen], visible, engine.store().records().size());
 }
 
 void printCheckpoints(const Engine& engine) {
@@ -240,9 +294,19 @@ int writeOutputs(const Engine& engine, const Options& options) {
     return status;
 }
 
+// The engine that SIGINT and SIGTERM stop, so temporary folders are removed.
+std::atomic<Engine*> g_running_engine{nullptr};
+
+void stopOnSignal(int) {
+    if (Engine* engine = g_running_engine.load()) {
+        engine->requestPause();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
     Options options;
     if (auto status = parseArguments(argc, argv, &options)) {
         return *status;
@@ -254,8 +318,17 @@ int main(int argc, char** argv) {
     }
     Engine& engine = *std::get<std::unique_ptr<Engine>>(loaded);
 
+    g_running_engine = &engine;
+    std::signal(SIGINT, stopOnSignal);
+    std::signal(SIGTERM, stopOnSignal);
     auto wall_start = std::chrono::steady_clock::now();
     engine.run();
+    g_running_engine = nullptr;
+    if (!engine.isOver()) {
+        std::fprintf(stderr, "sluice-run: stopped by a signal at %.3f s simulated\n",
+                     double(engine.now()) / 1e9);
+        return kExitRunFailed;
+    }
     double wall_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     double sim_s = double(engine.now()) / 1e9;
@@ -273,6 +346,16 @@ int main(int argc, char** argv) {
     if (!engine.failureCause().empty()) {
         std::printf("cause: %s\n", engine.failureCause().c_str());
     }
+    if (const auto* restored = engine.restoredFrom()) {
+        std::printf("restored from: %s %lld of job %s\n",
+                    restored->savepoint() ? "savepoint" : "checkpoint",
+                    static_cast<long long>(restored->checkpoint_id()),
+                    restored->job_name().c_str());
+    }
+    if (!options.engine.checkpoint_dir.empty()) {
+        std::printf("checkpoints: %s\n", engine.checkpointDir().c_str());
+    }
+    printTransactions(engine);
     printOperators(engine);
     printSubtasks(engine);
     printCheckpoints(engine);

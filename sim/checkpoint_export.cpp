@@ -11,11 +11,9 @@ double ms(Nanos ns) {
     return double(ns) / double(kNanosPerMilli);
 }
 
-// Milliseconds with microsecond precision and never in exponent form.
+// Whole milliseconds, as Flink's REST API writes timestamps and durations.
 std::string msText(Nanos ns) {
-    char text[32];
-    std::snprintf(text, sizeof(text), "%.3f", ms(ns));
-    return text;
+    return std::to_string((ns + kNanosPerMilli / 2) / kNanosPerMilli);
 }
 
 std::string csvField(const std::string& text) {

@@ -129,9 +129,21 @@ std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options
     fs::path scratch = fs::temp_directory_path() / ("sluice-" + std::to_string(::getpid()) + "-" +
                                                     std::to_string(run_counter.fetch_add(1)));
     temporary_dirs_.push_back(scratch);
-    fs::path checkpoint_dir = options.checkpoint_dir;
-    if (checkpoint_dir.empty()) {
-        checkpoint_dir = scratch / "checkpoints";
+    fs::path checkpoint_dir = scratch / "checkpoints";
+    if (!options.checkpoint_dir.empty()) {
+        // Like Flink's job-id folder, every run gets a folder of its own, so
+        // a run never overwrites or deletes files it did not write, such as
+        // the checkpoint it was restored from.
+        std::error_code error;
+        std::string job =
+            scenario_.proto.job().name().empty() ? "job" : scenario_.proto.job().name();
+        for (int run = 1;; ++run) {
+            fs::path candidate = options.checkpoint_dir / (job + "-" + std::to_string(run));
+            if (!fs::exists(candidate, error)) {
+                checkpoint_dir = candidate;
+                break;
+            }
+        }
     }
     try {
         storage_ = std::make_unique<CheckpointStorage>(checkpoint_dir);
@@ -148,6 +160,9 @@ std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options
     state_backend_.kind = c.state_backend() == scenario::ROCKSDB ? StateBackendConfig::kRocksDb
                                                                  : StateBackendConfig::kHeap;
     state_backend_.incremental = c.incremental();
+    if (c.compact_every_checkpoints() != 0) {
+        state_backend_.compact_every_snapshots = std::max(0, c.compact_every_checkpoints());
+    }
     state_backend_.local_dir = scratch / "local";
     if (options.restore_path.empty()) {
         return std::nullopt;
@@ -158,12 +173,33 @@ std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options
     }
     restore_ = std::make_unique<checkpoint::CheckpointMetadata>(
         std::move(std::get<checkpoint::CheckpointMetadata>(metadata)));
+    if (auto mismatch = restoreMismatch(*restore_)) {
+        return ScenarioError{options.restore_path.string(), 0, 0, "--restore", *mismatch};
+    }
     // chk-<id>/_metadata or chk-<id>/ lies directly under the storage root.
     fs::path folder = options.restore_path;
     if (folder.filename() == "_metadata") {
         folder = folder.parent_path();
     }
     restore_storage_ = std::make_unique<CheckpointStorage>(fs::absolute(folder).parent_path());
+    return std::nullopt;
+}
+
+std::optional<std::string> Engine::restoreMismatch(
+    const checkpoint::CheckpointMetadata& metadata) const {
+    const std::string& job = scenario_.proto.job().name();
+    if (metadata.job_name() != job) {
+        return "the checkpoint was taken by job '" + metadata.job_name() +
+               "' but the scenario's job is '" + job +
+               "'; restore a checkpoint of the same job, or rename the job if it is the same one";
+    }
+    size_t operators = size_t(job_.env->streamGraph().nodes().size());
+    if (size_t(metadata.max_parallelism_size()) != operators) {
+        return "the checkpoint holds state of " + std::to_string(metadata.max_parallelism_size()) +
+               " operators but the job has " + std::to_string(operators) +
+               "; state is matched to operators by position, so the job's operators must not "
+               "change";
+    }
     return std::nullopt;
 }
 
@@ -241,6 +277,7 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
     JobManagerConfig jm_config;
     jm_config.task_managers = task_managers;
     jm_config.checkpointing = checkpoint_config_;
+    jm_config.restored_checkpoint_id = restore_ ? restore_->checkpoint_id() : 0;
     jm_config.slots_per_task_manager = int(cluster.slots_per_task_manager());
     job_manager_ = std::make_unique<JobManager>(*sim_, *job_graph_, jm_config);
     job_manager_->checkpointCallbacks().on_completed =

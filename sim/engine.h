@@ -102,7 +102,10 @@ public:
     // is off.
     std::vector<CheckpointStats> checkpointHistory() const;
     const CheckpointConfig& checkpointConfig() const { return checkpoint_config_; }
-    // Root of the checkpoint storage of this run.
+    // The checkpoint or savepoint this run started from, or null.
+    const checkpoint::CheckpointMetadata* restoredFrom() const { return restore_.get(); }
+    // Root of the checkpoint storage of this run: a new folder inside
+    // EngineOptions::checkpoint_dir, or a temporary folder.
     const std::filesystem::path& checkpointDir() const { return storage_->root(); }
     const SharedStateRegistry& sharedStateRegistry() const { return *registry_; }
     // Completed checkpoints still retained, oldest first, and savepoints.
@@ -116,6 +119,7 @@ private:
     void afterEvent();
     void takeMetricsSample();
     std::optional<ScenarioError> prepareStorage(const EngineOptions& options);
+    std::optional<std::string> restoreMismatch(const checkpoint::CheckpointMetadata& metadata) const;
     void onCheckpointCompleted(const CheckpointStats& stats,
                                const std::map<std::pair<int, int>, std::string>& states);
     void onCheckpointStatus(const CheckpointStats& stats);

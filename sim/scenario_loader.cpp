@@ -1172,6 +1172,15 @@ private:
                                                       std::to_string(g.value_max()) +
                                                       "; swap them or widen the range.");
                 }
+                // The generator keeps every key string in memory (about 40
+                // bytes each), so the key space is bounded.
+                constexpr uint64_t kMaxKeyCount = 10'000'000;
+                if (g.key_count() > kMaxKeyCount) {
+                    return fail(p + ".key_count", "key_count " + std::to_string(g.key_count()) +
+                                                      " is above the limit of " +
+                                                      std::to_string(kMaxKeyCount) +
+                                                      " keys; lower it.");
+                }
                 if (g.distribution() == scenario::ZIPF && !(g.zipf_exponent() > 0.0)) {
                     return fail(p + ".zipf_exponent",
                                 "zipf_exponent " + formatDouble(g.zipf_exponent()) +
@@ -1430,6 +1439,14 @@ private:
     }
 
     std::optional<Problem> checkCluster() {
+        // Every TaskManager is a node with a link to every other one.
+        constexpr uint32_t kMaxTaskManagers = 1024;
+        if (s_.cluster().task_managers() > kMaxTaskManagers) {
+            return fail("cluster.task_managers",
+                        "task_managers " + std::to_string(s_.cluster().task_managers()) +
+                            " is above the limit of " + std::to_string(kMaxTaskManagers) +
+                            "; lower it.");
+        }
         uint32_t needed = 0;
         for (const Operator& op : s_.job().operators()) {
             needed = std::max(needed, op.parallelism());

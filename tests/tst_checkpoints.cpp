@@ -340,7 +340,10 @@ void TstCheckpoints::retentionAndSavepoints() {
         "taskowned",
     };
     std::sort(expected.begin(), expected.end());
-    std::vector<std::string> actual = dirEntries(options.checkpoint_dir);
+    // Each run writes into a folder of its own inside checkpoint_dir.
+    const fs::path run_dir = engine->checkpointDir();
+    QCOMPARE(run_dir.parent_path(), options.checkpoint_dir);
+    std::vector<std::string> actual = dirEntries(run_dir);
     QCOMPARE(QString::fromStdString([&] {
                  std::string joined;
                  for (const auto& n : actual)
@@ -363,8 +366,8 @@ void TstCheckpoints::retentionAndSavepoints() {
     QCOMPARE(engine_retained, retained);
 
     for (int64_t id : retained) {
-        auto read = sluice::CheckpointStorage::readMetadata(options.checkpoint_dir /
-                                                            ("chk-" + std::to_string(id)));
+        auto read =
+            sluice::CheckpointStorage::readMetadata(run_dir / ("chk-" + std::to_string(id)));
         QVERIFY2(std::holds_alternative<sluice::checkpoint::CheckpointMetadata>(read),
                  std::get_if<std::string>(&read) ? std::get<std::string>(read).c_str() : "");
         const auto& metadata = std::get<sluice::checkpoint::CheckpointMetadata>(read);
@@ -374,13 +377,13 @@ void TstCheckpoints::retentionAndSavepoints() {
         QCOMPARE(metadata.subtask_states_size(), 7);
     }
     auto read = sluice::CheckpointStorage::readMetadata(
-        options.checkpoint_dir / ("savepoint-" + std::to_string(savepoint)) / "_metadata");
+        run_dir / ("savepoint-" + std::to_string(savepoint)) / "_metadata");
     QVERIFY(std::holds_alternative<sluice::checkpoint::CheckpointMetadata>(read));
     QVERIFY(std::get<sluice::checkpoint::CheckpointMetadata>(read).savepoint());
     QCOMPARE(std::get<sluice::checkpoint::CheckpointMetadata>(read).checkpoint_id(), savepoint);
 
     // A missing checkpoint is an error string naming the file, not a crash.
-    auto missing = sluice::CheckpointStorage::readMetadata(options.checkpoint_dir / "chk-1");
+    auto missing = sluice::CheckpointStorage::readMetadata(run_dir / "chk-1");
     QVERIFY(std::holds_alternative<std::string>(missing));
 }
 
@@ -623,16 +626,16 @@ void TstCheckpoints::jsonExport() {
         QCOMPARE(e["status"].toString(), QString(sluice::checkpointStatusName(stats.status)));
         QCOMPARE(e["is_savepoint"].toBool(), stats.savepoint);
         // Flink's timestamps are whole milliseconds.
-        QVERIFY(qAbs(e["trigger_timestamp"].toDouble() - double(stats.trigger_time_ns) / 1e6) <
-                1.0);
+        QCOMPARE(e["trigger_timestamp"].toInteger(), (stats.trigger_time_ns + 500'000) / 1'000'000);
         QCOMPARE(e["checkpointed_size"].toInteger(), stats.checkpointed_size_bytes);
         QCOMPARE(e["state_size"].toInteger(), stats.full_size_bytes);
         QCOMPARE(e["processed_data"].toInteger(), stats.processed_bytes);
         QCOMPARE(e["persisted_data"].toInteger(), stats.persisted_bytes);
         QCOMPARE(e["num_subtasks"].toInt(), stats.total_subtasks);
         QCOMPARE(e["num_acknowledged_subtasks"].toInt(), stats.acknowledged_subtasks);
-        QVERIFY(qAbs(e["end_to_end_duration"].toDouble() -
-                     double(stats.endToEndDurationNs()) / 1e6) < 0.01);
+        // Durations are whole milliseconds too, rounded to the nearest.
+        QCOMPARE(e["end_to_end_duration"].toInteger(),
+                 (stats.endToEndDurationNs() + 500'000) / 1'000'000);
         QVERIFY(e.contains("checkpoint_type"));
     }
 }
@@ -673,7 +676,7 @@ void TstCheckpoints::restoreIsExactlyOnce() {
     QVERIFY(combined.size() < reference.size());
 
     EngineOptions second_options;
-    second_options.restore_path = first_options.checkpoint_dir / ("chk-" + std::to_string(n));
+    second_options.restore_path = first->checkpointDir() / ("chk-" + std::to_string(n));
     auto second = makeEngine(load("scenarios/flights.textproto"), second_options);
     QVERIFY(second);
     second->run();
@@ -703,7 +706,7 @@ void TstCheckpoints::restoreWithOtherMaxParallelismFails() {
     auto s = load("scenarios/flights.textproto");
     s.proto.mutable_job()->set_max_parallelism(64);  // the checkpoint has 128
     EngineOptions second_options;
-    second_options.restore_path = first_options.checkpoint_dir / ("chk-" + std::to_string(n));
+    second_options.restore_path = first->checkpointDir() / ("chk-" + std::to_string(n));
     second_options.until_ms = 3000;
     auto second = makeEngine(s, second_options);
     QVERIFY(second);

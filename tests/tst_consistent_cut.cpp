@@ -288,7 +288,8 @@ CutResult checkRun(const RunSetup& setup) {
     auto time_serializer = sluice::serializerFor<sluice::TimestampMs>();
     sluice::AccumulatorSerializer acc_serializer;
     sluice::sim::RecordSerializer record_serializer;
-    const fs::path root = options.checkpoint_dir;
+    // Each run writes into a folder of its own inside checkpoint_dir.
+    const fs::path root = engine.checkpointDir();
     sluice::CheckpointStorage storage(root);
 
     for (const auto& stats : engine.checkpointHistory()) {

@@ -49,6 +49,9 @@ public:
 
     // Starts periodic triggering (and scheduled savepoints).
     void start();
+    // Continues numbering after `id`, as Flink does after a restore, so new
+    // checkpoints never reuse the names of older ones.
+    void continueAfter(int64_t id) { next_id_ = std::max(next_id_, id + 1); }
     // Stops triggering; pending checkpoints are left as they are.
     void stop() { stopped_ = true; }
 

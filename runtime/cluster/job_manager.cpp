@@ -172,6 +172,7 @@ void JobManager::startCheckpointing() {
     };
     coordinator_ = std::make_unique<CheckpointCoordinator>(env_, job_, config_.checkpointing,
                                                            std::move(callbacks));
+    coordinator_->continueAfter(config_.restored_checkpoint_id);
     coordinator_->start();
 }
 

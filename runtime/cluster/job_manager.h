@@ -26,6 +26,8 @@ struct JobManagerConfig {
     int task_managers = 1;
     int slots_per_task_manager = 1;
     CheckpointConfig checkpointing;
+    // Id of the checkpoint the job was restored from, or 0.
+    int64_t restored_checkpoint_id = 0;
 };
 
 // Schedules the job onto the TaskManagers and tracks task states. Subtask

@@ -64,6 +64,7 @@ public:
             if (restored != restored_offsets_.end()) {
                 partition.offset = std::min(restored->second, partition.size);
             }
+            partition.first_offset = partition.offset;
             partitions_.push_back(std::move(partition));
         }
     }
@@ -88,7 +89,7 @@ public:
             for (auto& partition : partitions_) {
                 uint64_t slice_end = std::min(result.records + kSlice, max_records);
                 while (result.records < slice_end && partition.offset < partition.size &&
-                       dueNs(partition.offset) <= now) {
+                       dueNs(partition, partition.offset) <= now) {
                     if (!output_available()) {
                         result.status = Status::kBackpressured;
                         return result;
@@ -150,23 +151,26 @@ private:
         std::unique_ptr<LogPartition<T>> log;
         uint64_t size = 0;
         uint64_t offset = 0;
+        uint64_t first_offset = 0;  // where this run started reading
         TimestampMs max_timestamp = kMinWatermark;
         Nanos last_emit_ns = 0;
     };
 
-    Nanos dueNs(uint64_t offset) const {
+    // A restored partition continues at its rate from where it stopped.
+    Nanos dueNs(const Partition& partition, uint64_t offset) const {
         double rate = spec_.records_per_second_per_partition;
         if (rate <= 0) {
             return start_ns_;
         }
-        return start_ns_ + Nanos(double(offset) * double(kNanosPerSecond) / rate);
+        return start_ns_ +
+               Nanos(double(offset - partition.first_offset) * double(kNanosPerSecond) / rate);
     }
 
     Nanos nextDueNs() const {
         Nanos next = std::numeric_limits<Nanos>::max();
         for (const auto& partition : partitions_) {
             if (partition.offset < partition.size) {
-                next = std::min(next, dueNs(partition.offset));
+                next = std::min(next, dueNs(partition, partition.offset));
             }
         }
         return next;

@@ -127,6 +127,40 @@ job {
     return s;
 }
 
+// Case C2, position B: the slow aggregate has two inputs. The light source's
+// barrier arrives at once and blocks its channel; the busy source's barrier
+// waits in the aggregate's input channel behind many buffers (its sender's
+// output queue stays empty, because the receiver has buffers to spare), so
+// only the receiver can switch to unaligned when the timeout expires.
+LoadedScenario stalledInputJob() {
+    auto parsed = sluice::sim::parseScenario(R"(
+name: "stalled-input"
+seed: 4
+cluster { task_managers: 1 }
+network { buffers_per_channel: 50 floating_buffers_per_gate: 50 buffer_timeout_ms: 10 }
+run { until_ms: 5500 }
+checkpointing { mode: ALIGNED_WITH_TIMEOUT interval_ms: 2000 timeout_ms: 30000
+                aligned_timeout_ms: 2000 }
+job {
+  name: "stalled-input"
+  operators { id: "light" parallelism: 1 generator { key_count: 100 rate_per_second: 100 } }
+  operators { id: "busy" parallelism: 1 generator { key_count: 100 rate_per_second: 2000 } }
+  operators { id: "aggregate" parallelism: 1 aggregate { function: COUNT }
+              cost { ns_per_record: 1000000 } }
+  operators { id: "sink" parallelism: 1 sink { kind: DISCARD } }
+  edges { from: "light" to: "aggregate" partitioning: HASH }
+  edges { from: "busy" to: "aggregate" partitioning: HASH }
+  edges { from: "aggregate" to: "sink" partitioning: FORWARD }
+}
+)",
+                                             "stalled-input.textproto",
+                                             sluice::test::sourcePath("tests"), false);
+    if (auto* e = std::get_if<ScenarioError>(&parsed)) {
+        qFatal("test scenario does not parse: %s", e->format().c_str());
+    }
+    return std::get<LoadedScenario>(parsed);
+}
+
 const sluice::SubtaskCheckpointStats* subtaskStats(const CheckpointStats& stats, int vertex,
                                                    int subtask) {
     for (const auto& s : stats.subtasks) {
@@ -148,6 +182,7 @@ private Q_SLOTS:
     void newerBarrierCancels();
     void unalignedPersistsOvertaken();
     void timeoutInOutputQueue();
+    void timeoutInInputChannel();
     void alignedWithoutTimeoutExpires();
 };
 
@@ -328,6 +363,39 @@ void TstAlignment::timeoutInOutputQueue() {
     }
     QVERIFY2(output_bytes > 0, "no output buffer persisted");
     QCOMPARE(total, sub->persisted_bytes);
+}
+
+void TstAlignment::timeoutInInputChannel() {
+    auto engine = makeEngine(stalledInputJob());
+    QVERIFY(engine);
+    engine->run();
+    const int aggregate = vertexNamed(*engine, "aggregate");
+    const int busy = vertexNamed(*engine, "busy");
+    QVERIFY(aggregate >= 0);
+    QVERIFY(busy >= 0);
+    auto history = engine->checkpointHistory();
+    QVERIFY(!history.empty());
+    const CheckpointStats& first = history.front();
+    QCOMPARE(first.status, CheckpointStatus::kCompleted);
+    QVERIFY(first.unaligned);
+    Nanos duration = first.end_time_ns - first.trigger_time_ns;
+    QVERIFY2(duration >= 2000 * kNanosPerMilli && duration < 2500 * kNanosPerMilli,
+             qPrintable(QString("%1 ms").arg(duration / kNanosPerMilli)));
+    const auto* receiver = subtaskStats(first, aggregate, 0);
+    QVERIFY(receiver);
+    QVERIFY(receiver->unaligned);
+    QVERIFY2(receiver->persisted_bytes > 0, "the aggregate persisted nothing");
+    // The receiver persisted the input in front of the stalled barrier.
+    int64_t input_bytes = 0;
+    for (const auto& buffer : engine->task(aggregate, 0)->channelState(first.id)) {
+        input_bytes += buffer.input ? int64_t(buffer.data.size()) : 0;
+    }
+    QVERIFY2(input_bytes > 0, "no input buffer persisted");
+    // The busy source's barrier had left its output queue: the switch was
+    // the receiver's, not the sender's.
+    const auto* sender = subtaskStats(first, busy, 0);
+    QVERIFY(sender);
+    QCOMPARE(sender->persisted_bytes, int64_t(0));
 }
 
 void TstAlignment::alignedWithoutTimeoutExpires() {

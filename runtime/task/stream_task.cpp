@@ -277,7 +277,9 @@ void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
         case kAlignmentTimeout:
             if (checkpoint_.active && int64_t(arg) == checkpoint_.id && !checkpoint_.snapshotted) {
                 if (in_step_) {
-                    env_.schedule(env_.now() + step_cost_ns_, this, kAlignmentTimeout, arg);
+                    // Switch right when the running step ends, before the next
+                    // step can start.
+                    env_.schedule(step_started_ns_ + step_cost_ns_, this, kAlignmentTimeout, arg);
                 } else {
                     switchToUnaligned();
                 }

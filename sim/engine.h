@@ -32,7 +32,7 @@ struct EngineOptions {
     std::filesystem::path restore_path;
 };
 
-// Why a run stopped, or kRunning while it goes on.
+// State of a run: kRunning, or the reason it stopped.
 enum class RunState : uint8_t {
     kRunning,
     kFinished,   // the job finished

@@ -28,7 +28,7 @@ struct Transaction {
     int sink = 0;
     int subtask = 0;
     int64_t attempt = 0;
-    int64_t checkpoint_id = 0;  // the epoch whose records it holds
+    int64_t checkpoint_id = 0;  // the checkpoint epoch of its records
     Nanos opened_at_ns = 0;
     Nanos timeout_ns = 0;
     TransactionState state = TransactionState::kOpen;
@@ -41,7 +41,7 @@ struct Transaction {
 // exactly-once checker can see what became visible and what did not.
 // Transactions left open longer than their timeout are aborted by the store
 // itself, the way Kafka aborts a producer's transaction after
-// transaction.timeout.ms; the expiry is evaluated at the next operation on
+// transaction.timeout.ms. The expiry is evaluated at the next operation on
 // the transaction, which keeps it deterministic.
 class ExternalStore {
 public:
@@ -64,9 +64,9 @@ public:
 
     const std::vector<StoredRecord>& records() const { return records_; }
     const std::map<int64_t, Transaction>& transactions() const { return transactions_; }
-    // Records a reader of the store sees: non-transactional writes and writes
-    // of committed transactions, in write order; for upsert sinks, the
-    // latest value per key.
+    // Records visible to a reader of the store: non-transactional writes and
+    // writes of committed transactions, in write order. For upsert sinks only
+    // the latest value per key is visible.
     std::vector<StoredRecord> visibleRecords() const;
     bool isVisible(const StoredRecord& record) const;
     uint64_t discardedCount() const { return discarded_; }

@@ -15,7 +15,7 @@ class KeyedProcessOperator;
 template <class K, class IN, class OUT>
 class KeyedProcessFunction {
 public:
-    // What processElement and onTimer may use.
+    // Services available to processElement and onTimer.
     class Context {
     public:
         explicit Context(KeyedProcessOperator<K, IN, OUT>* op) : op_(op) {}

@@ -73,7 +73,7 @@ public:
     virtual void processElement(const IN& value, TimestampMs timestamp) = 0;
 };
 
-// Convenience base that knows its output type.
+// Base of operators with a typed output, for output().
 template <class IN, class OUT>
 class AbstractStreamOperator : public OneInputStreamOperator<IN> {
 protected:

@@ -119,7 +119,8 @@ private:
     void afterEvent();
     void takeMetricsSample();
     std::optional<ScenarioError> prepareStorage(const EngineOptions& options);
-    std::optional<std::string> restoreMismatch(const checkpoint::CheckpointMetadata& metadata) const;
+    std::optional<std::string> restoreMismatch(
+        const checkpoint::CheckpointMetadata& metadata) const;
     void onCheckpointCompleted(const CheckpointStats& stats,
                                const std::map<std::pair<int, int>, std::string>& states);
     void onCheckpointStatus(const CheckpointStats& stats);

@@ -154,8 +154,8 @@ std::vector<InputRecord> csvInput(const scenario::CsvSource& c, int operator_ind
 // A job as a linear pipeline: source, stateless steps, at most one keyed
 // step, sink.
 struct Pipeline {
-    int source = -1;           // the first source
-    std::vector<int> sources;  // every source; several are unioned into one operator
+    int source = -1;             // the first source
+    std::vector<int> sources;    // every source; several are unioned into one operator
     std::vector<int> stateless;  // map and filter operators, in order
     int keyed = -1;              // aggregate or window operator, or -1
     int sink = -1;

@@ -366,34 +366,35 @@ private:
     uint64_t cached_version_ = 0;
 };
 
+// Storage shared by the states that keep one serialized value per key:
+// value and reducing state.
 template <class V>
-class RocksDbValueState final : public RocksDbCachedState<V>, public ValueState<V> {
+class RocksDbSingleValueState : public RocksDbCachedState<V> {
 public:
-    RocksDbValueState(RocksDbKeyedStateBackend& backend, std::string name,
-                      std::shared_ptr<const TypeSerializer<V>> serializer,
-                      const char* kind = "value")
+    RocksDbSingleValueState(RocksDbKeyedStateBackend& backend, std::string name, const char* kind,
+                            std::shared_ptr<const TypeSerializer<V>> serializer)
         : RocksDbCachedState<V>(backend, std::move(name), kind),
           serializer_(std::move(serializer)) {}
 
-    std::optional<V> value() override {
+protected:
+    using Slot = typename RocksDbCachedState<V>::Slot;
+
+    std::optional<V> currentValue() {
         auto& slot = this->current();
         return slot.present ? std::optional<V>(slot.value) : std::nullopt;
     }
-    void update(const V& value) override {
+    void setCurrent(V value) {
         auto& slot = this->current();
-        slot.value = value;
+        slot.value = std::move(value);
         slot.present = true;
         this->touch(slot);
     }
-    void clear() override {
+    void clearCurrent() {
         auto& slot = this->current();
         slot.value = V{};
         slot.present = false;
         this->touch(slot);
     }
-
-protected:
-    using Slot = typename RocksDbCachedState<V>::Slot;
 
     bool load(int key_group, std::string_view key, V& value) override {
         std::string bytes;
@@ -425,64 +426,36 @@ protected:
 };
 
 template <class V>
-class RocksDbReducingState final : public RocksDbCachedState<V>, public ReducingState<V> {
+class RocksDbValueState final : public RocksDbSingleValueState<V>, public ValueState<V> {
+public:
+    RocksDbValueState(RocksDbKeyedStateBackend& backend, std::string name,
+                      std::shared_ptr<const TypeSerializer<V>> serializer,
+                      const char* kind = "value")
+        : RocksDbSingleValueState<V>(backend, std::move(name), kind, std::move(serializer)) {}
+
+    std::optional<V> value() override { return this->currentValue(); }
+    void update(const V& value) override { this->setCurrent(value); }
+    void clear() override { this->clearCurrent(); }
+};
+
+template <class V>
+class RocksDbReducingState final : public RocksDbSingleValueState<V>, public ReducingState<V> {
 public:
     using ReduceFunction = std::function<V(const V&, const V&)>;
 
     RocksDbReducingState(RocksDbKeyedStateBackend& backend, std::string name,
                          std::shared_ptr<const TypeSerializer<V>> serializer, ReduceFunction reduce)
-        : RocksDbCachedState<V>(backend, std::move(name), "reducing"),
-          serializer_(std::move(serializer)),
+        : RocksDbSingleValueState<V>(backend, std::move(name), "reducing", std::move(serializer)),
           reduce_(std::move(reduce)) {}
 
-    std::optional<V> get() override {
-        auto& slot = this->current();
-        return slot.present ? std::optional<V>(slot.value) : std::nullopt;
-    }
+    std::optional<V> get() override { return this->currentValue(); }
     void add(const V& value) override {
-        auto& slot = this->current();
-        slot.value = slot.present ? reduce_(slot.value, value) : value;
-        slot.present = true;
-        this->touch(slot);
+        std::optional<V> existing = this->currentValue();
+        this->setCurrent(existing ? reduce_(*existing, value) : value);
     }
-    void clear() override {
-        auto& slot = this->current();
-        slot.value = V{};
-        slot.present = false;
-        this->touch(slot);
-    }
-
-protected:
-    using Slot = typename RocksDbCachedState<V>::Slot;
-
-    bool load(int key_group, std::string_view key, V& value) override {
-        std::string bytes;
-        if (!this->backend_.get(this->cf_, this->dbKey(key_group, key), bytes)) {
-            return false;
-        }
-        ByteReader in(bytes);
-        if (!state_format::readSerialized(*serializer_, in, value)) {
-            throw std::runtime_error("state '" + this->name_ + "' contains a malformed value");
-        }
-        return true;
-    }
-    void writeSlot(const std::string& key, Slot& slot) override {
-        std::string bytes;
-        if (slot.present) {
-            state_format::appendSerialized(*serializer_, slot.value, bytes);
-        }
-        this->writeSingle(key, slot, bytes);
-    }
-    std::string displayStored(
-        const std::vector<std::pair<std::string_view, std::string_view>>& parts) const override {
-        V value{};
-        ByteReader in(parts.front().second);
-        state_format::readSerialized(*serializer_, in, value);
-        return serializer_->toDisplayString(value);
-    }
+    void clear() override { this->clearCurrent(); }
 
 private:
-    std::shared_ptr<const TypeSerializer<V>> serializer_;
     ReduceFunction reduce_;
 };
 

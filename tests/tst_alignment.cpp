@@ -8,8 +8,8 @@
 
 // The engine headers come before Qt's: Qt defines emit and slots as macros,
 // which are also names in the runtime.
+#include "engine_support.h"
 #include "sim/engine.h"
-#include "test_support.h"
 
 #include <QtTest>
 
@@ -33,22 +33,10 @@ namespace scenario = sluice::scenario;
 
 namespace {
 
-LoadedScenario load(const std::string& relative) {
-    auto loaded = sluice::sim::loadScenarioFile(sluice::test::sourcePath(relative));
-    if (auto* e = std::get_if<ScenarioError>(&loaded)) {
-        qFatal("cannot load %s: %s", relative.c_str(), e->format().c_str());
-    }
-    return std::get<LoadedScenario>(loaded);
-}
+using sluice::test::makeEngine;
 
-std::unique_ptr<Engine> makeEngine(LoadedScenario s, const EngineOptions& options = {}) {
-    sluice::sim::applyScenarioDefaults(s.proto);
-    auto made = Engine::fromScenario(std::move(s), options);
-    if (auto* e = std::get_if<ScenarioError>(&made)) {
-        qWarning("engine not built: %s", e->format().c_str());
-        return nullptr;
-    }
-    return std::move(std::get<std::unique_ptr<Engine>>(made));
+LoadedScenario load(const std::string& relative) {
+    return sluice::test::loadScenario(relative);
 }
 
 // aligned-vs-unaligned with 4 KiB buffers: the aggregate is backpressured,

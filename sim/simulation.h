@@ -28,10 +28,10 @@ struct SimEvent {
 };
 
 // The deterministic event kernel and the simulated implementation of the
-// runtime's Environment. Events run in (time, insertion sequence) order; all
-// randomness comes from one seeded Prng; every executed event is folded into
-// a running digest, so two runs with the same scenario and seed produce the
-// same digest, and any divergence changes it.
+// runtime's Environment. Events run in (time, insertion sequence) order, and
+// all randomness comes from one seeded Prng. Every executed event is folded
+// into a running digest, so two runs with the same scenario and seed produce
+// the same digest, and any divergence changes it.
 //
 // Nodes: 0 is the JobManager, 1..N the TaskManagers. Transfers inside one
 // node use the local link spec, transfers between nodes the remote one.

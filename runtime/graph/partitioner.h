@@ -20,7 +20,7 @@ const char* partitionerName(PartitionerKind kind);
 template <class T>
 using KeyBytesFunction = std::function<void(const T& value, std::string& out)>;
 
-// How one edge distributes records. For kHash, `key_bytes` holds a
+// Record distribution of one edge. For kHash, `key_bytes` contains a
 // KeyBytesFunction<T> of the edge's record type T.
 struct PartitionerSpec {
     PartitionerKind kind = PartitionerKind::kForward;

@@ -19,7 +19,7 @@ template <class T>
 using SkewFunction = std::function<double(const T&)>;
 
 // Creates the typed glue between operators of one record type T: chaining
-// outputs, network writers and readers. Graph translation only sees
+// outputs, network writers and readers. Graph translation only uses
 // TypeInfoBase, and the typed API guarantees that connected operators agree
 // on T.
 class TypeInfoBase {

@@ -9,7 +9,7 @@
 
 namespace sluice {
 
-// What a network buffer carries. Data buffers hold serialized stream
+// Kind of content of a network buffer. Data buffers contain serialized stream
 // elements (records, watermarks); the others are in-band events that travel
 // as buffers of their own, in order with the data.
 enum class BufferKind : uint8_t {

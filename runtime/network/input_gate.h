@@ -50,7 +50,7 @@ public:
     void announceInitialCredit();
 
     void setDataListener(std::function<void()> listener) { data_listener_ = std::move(listener); }
-    // Called for every data buffer when it arrives, before the task sees it;
+    // Called for every data buffer when it arrives, before the task reads it;
     // unaligned checkpoints use it to record in-flight data.
     void setArrivalObserver(std::function<void(int channel, const NetworkBuffer&)> observer) {
         arrival_observer_ = std::move(observer);

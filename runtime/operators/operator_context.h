@@ -47,7 +47,7 @@ protected:
     ~ProcessingTimeService() = default;
 };
 
-// What an operator knows about where it runs.
+// Description of where an operator runs, and the services it may use.
 struct OperatorContext {
     std::string operator_name;
     int subtask_index = 0;

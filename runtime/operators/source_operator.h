@@ -17,7 +17,7 @@ struct PartitionOffset {
 };
 
 // Head operator of a source vertex. The task calls emitStep repeatedly; the
-// source emits the records that are due and says when to call again.
+// source emits the records that are due and returns when to call again.
 class SourceOperatorBase : public StreamOperatorBase {
 public:
     enum class Status {

@@ -46,10 +46,10 @@ public:
     // True for operators that use keyed state; they get a KeyedStateBackend.
     virtual bool isKeyed() const { return false; }
 
-    // Checkpoint hooks, in Flink's order: snapshotState runs in the
-    // synchronous phase when the barrier is processed; the returned time is
-    // the earliest simulated time at which the snapshot is durable (0: at
-    // once), such as when a sink must wait for outstanding writes. Then the
+    // Checkpoint hooks, in Flink's order. snapshotState runs in the
+    // synchronous phase when the barrier is processed. It returns the
+    // earliest simulated time at which the snapshot is durable (0: at once),
+    // which is later when a sink must wait for outstanding writes. Then the
     // coordinator calls notifyCheckpointComplete or notifyCheckpointAborted.
     virtual Nanos snapshotState(int64_t checkpoint_id) { return 0; }
     virtual void notifyCheckpointComplete(int64_t checkpoint_id) {}

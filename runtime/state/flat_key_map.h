@@ -119,9 +119,9 @@ public:
     }
 
 private:
-    // Keys of one key group share murmur3 modulo max parallelism, that is
-    // its low bits; rotating brings the varying high bits to the bottom,
-    // where the probe position comes from.
+    // Keys of one key group share murmur3 modulo max parallelism, which
+    // depends on its low bits. Rotating brings the varying high bits to the
+    // bottom, where the probe position comes from.
     static uint32_t slotHash(uint32_t key_hash) {
         uint32_t h = (key_hash >> 16 | key_hash << 16) * 0x9e3779b1u;
         return h == 0 ? 1 : h;

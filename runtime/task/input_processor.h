@@ -7,11 +7,11 @@
 
 namespace sluice {
 
-// What the input processor needs from its task while it reads a buffer.
+// Services of the task that the input processor uses while it reads a buffer.
 class InputContext {
 public:
     virtual bool outputAvailable() const = 0;
-    // False once the running step used its share of simulated CPU time; the
+    // False once the running step used its share of simulated CPU time. The
     // processor then stops and the task resumes the buffer in a later step,
     // so priority events and timers are not delayed by a whole buffer.
     virtual bool stepBudgetLeft() = 0;
@@ -32,12 +32,12 @@ public:
         kBufferDone,     // every element of the buffer was processed
         kBackpressured,  // stopped before an element: no output buffer left
         kYield,          // stopped after an element: the step's budget is used up
-        kCorrupt,        // the buffer holds an element that could not be read
+        kCorrupt,        // the buffer contains an element that could not be read
     };
 
     virtual ~InputProcessorBase() = default;
     // Processes elements from `reader` until the buffer ends or output
-    // becomes unavailable. The reader's position tells where to resume.
+    // becomes unavailable. The reader's position marks where to resume.
     virtual Result process(ByteReader& reader, int channel, InputContext& context) = 0;
 };
 

@@ -20,7 +20,7 @@ enum class ExecutionState : uint8_t {
 
 const char* executionStateName(ExecutionState state);
 
-// What a task is doing at a moment, for busy/idle/backpressured time.
+// Activity of a task at a moment, for busy, idle and backpressured time.
 enum class TaskActivity : uint8_t { kIdle, kBusy, kBackpressured };
 
 // Cumulative counters of one subtask. Rates per second come from the

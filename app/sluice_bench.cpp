@@ -4,6 +4,8 @@
 // checkpoints, and the alignment time of aligned checkpoints against state
 // size, parallelism and shuffle stages.
 
+#include "runtime/checkpoint/checkpoint_stats.h"
+#include "runtime/graph/job_graph.h"
 #include "sim/engine.h"
 #include "sim/random.h"
 
@@ -595,6 +597,10 @@ sluice::scenario::Scenario paperScenario(const PaperCell& cell, bool rocksdb) {
     return s;
 }
 
+// Keyed stages of a paper-check job: the first is the vertex behind the
+// first shuffle, the second the one behind the second shuffle.
+constexpr size_t kPaperMaxStages = 2;
+
 struct PaperResult {
     PaperCell cell;
     bool finished = false;
@@ -603,10 +609,86 @@ struct PaperResult {
     double align_mean_ms = 0;          // mean over checkpoints of the largest subtask alignment
     double align_max_ms = 0;           // largest subtask alignment of any checkpoint
     double subtask_align_mean_ms = 0;  // mean over (checkpoint, non-source subtask)
-    double start_delay_mean_ms = 0;    // mean start delay of the last stage's subtasks
-    double duration_mean_ms = 0;       // mean end-to-end duration
+    // Per stage, mean over checkpoints of the stage's largest subtask
+    // alignment; negative for a stage the job does not have.
+    double stage_align_mean_ms[kPaperMaxStages] = {-1, -1};
+    // Mean over checkpoints of the sum over non-source vertices of each
+    // vertex's largest subtask alignment: what a barrier accumulates along
+    // the pipeline.
+    double align_path_mean_ms = 0;
+    double start_delay_mean_ms = 0;  // mean start delay of the last stage's subtasks
+    double duration_mean_ms = 0;     // mean end-to-end duration
     double wall_seconds = 0;
 };
+
+// Non-source vertices in topological order (vertex ids follow the
+// topological order of their head nodes).
+std::vector<int> nonSourceVertices(const sluice::JobGraph& graph) {
+    std::vector<int> result;
+    for (const auto& vertex : graph.vertices()) {
+        if (!vertex.is_source) {
+            result.push_back(vertex.id);
+        }
+    }
+    return result;
+}
+
+// The vertex that chains the scenario's last operator, the sink.
+int sinkVertex(const Engine& engine) {
+    const int sink_node = engine.scenarioJob().node_of_operator.back();
+    for (const auto& vertex : engine.jobGraph().vertices()) {
+        if (std::find(vertex.nodes.begin(), vertex.nodes.end(), sink_node) != vertex.nodes.end()) {
+            return vertex.id;
+        }
+    }
+    return -1;
+}
+
+// Sums of the measured checkpoints, divided at the end.
+struct PaperSums {
+    double align = 0;
+    double path = 0;
+    double stage[kPaperMaxStages] = {0, 0};
+    double subtask = 0;
+    int subtask_count = 0;
+    double delay = 0;
+    int delay_count = 0;
+    double duration = 0;
+    double state = 0;
+};
+
+void addCheckpoint(const sluice::CheckpointStats& stats, const std::vector<int>& stages,
+                   int sink_vertex, PaperSums* sums, PaperResult* result) {
+    ++result->checkpoints;
+    double max_ms = double(stats.maxAlignmentNs()) / 1e6;
+    sums->align += max_ms;
+    result->align_max_ms = std::max(result->align_max_ms, max_ms);
+    sums->duration += double(stats.endToEndDurationNs()) / 1e6;
+    sums->state += double(stats.full_size_bytes) / 1e6;
+    std::vector<double> vertex_max_ms(stages.size(), 0);
+    for (const auto& subtask : stats.subtasks) {
+        auto stage = std::find(stages.begin(), stages.end(), subtask.vertex);
+        if (stage == stages.end()) {
+            continue;  // a source subtask
+        }
+        double ms = double(subtask.alignment_duration_ns) / 1e6;
+        if (std::getenv("DBG_DUMP")) std::fprintf(stderr, "DBG ck %lld v %d s %d align %.3f delay %.3f sync %.3f async %.3f\n", (long long)stats.id, subtask.vertex, subtask.subtask, ms, subtask.start_delay_ns/1e6, subtask.sync_duration_ns/1e6, subtask.async_duration_ns/1e6);
+        double& vertex_max = vertex_max_ms[size_t(stage - stages.begin())];
+        vertex_max = std::max(vertex_max, ms);
+        sums->subtask += ms;
+        ++sums->subtask_count;
+        if (subtask.vertex == sink_vertex) {
+            sums->delay += double(subtask.start_delay_ns) / 1e6;
+            ++sums->delay_count;
+        }
+    }
+    for (size_t i = 0; i < vertex_max_ms.size(); ++i) {
+        sums->path += vertex_max_ms[i];
+        if (i < kPaperMaxStages) {
+            sums->stage[i] += vertex_max_ms[i];
+        }
+    }
+}
 
 std::optional<PaperResult> runPaperCell(const PaperCell& cell, bool rocksdb) {
     std::string text;
@@ -622,52 +704,27 @@ std::optional<PaperResult> runPaperCell(const PaperCell& cell, bool rocksdb) {
     result.wall_seconds = secondsSince(start);
     result.finished = engine->runState() == sluice::sim::RunState::kFinished;
 
-    const auto& vertices = engine->jobGraph().vertices();
-    // The sink is the scenario's last operator; the vertex that chains it.
-    const int sink_node = engine->scenarioJob().node_of_operator.back();
-    int last_vertex = -1;
-    for (const auto& vertex : vertices) {
-        if (std::find(vertex.nodes.begin(), vertex.nodes.end(), sink_node) != vertex.nodes.end()) {
-            last_vertex = vertex.id;
-        }
-    }
-    double align_sum = 0;
-    double subtask_sum = 0;
-    int subtask_count = 0;
-    double delay_sum = 0;
-    int delay_count = 0;
-    double duration_sum = 0;
-    double state_sum = 0;
+    const std::vector<int> stages = nonSourceVertices(engine->jobGraph());
+    const int sink_vertex = sinkVertex(*engine);
+    PaperSums sums;
     for (const auto& stats : engine->checkpointHistory()) {
-        if (stats.savepoint || stats.status != sluice::CheckpointStatus::kCompleted ||
-            stats.trigger_time_ns < kPaperWarmupNs) {
-            continue;
-        }
-        ++result.checkpoints;
-        double max_ms = double(stats.maxAlignmentNs()) / 1e6;
-        align_sum += max_ms;
-        result.align_max_ms = std::max(result.align_max_ms, max_ms);
-        duration_sum += double(stats.endToEndDurationNs()) / 1e6;
-        state_sum += double(stats.full_size_bytes) / 1e6;
-        for (const auto& subtask : stats.subtasks) {
-            if (vertices.at(size_t(subtask.vertex)).is_source) {
-                continue;
-            }
-            subtask_sum += double(subtask.alignment_duration_ns) / 1e6;
-            ++subtask_count;
-            if (subtask.vertex == last_vertex) {
-                delay_sum += double(subtask.start_delay_ns) / 1e6;
-                ++delay_count;
-            }
+        if (!stats.savepoint && stats.status == sluice::CheckpointStatus::kCompleted &&
+            stats.trigger_time_ns >= kPaperWarmupNs) {
+            addCheckpoint(stats, stages, sink_vertex, &sums, &result);
         }
     }
     if (result.checkpoints > 0) {
-        result.align_mean_ms = align_sum / result.checkpoints;
-        result.duration_mean_ms = duration_sum / result.checkpoints;
-        result.state_mb = state_sum / result.checkpoints;
+        double n = result.checkpoints;
+        result.align_mean_ms = sums.align / n;
+        result.align_path_mean_ms = sums.path / n;
+        result.duration_mean_ms = sums.duration / n;
+        result.state_mb = sums.state / n;
+        for (size_t i = 0; i < std::min(stages.size(), kPaperMaxStages); ++i) {
+            result.stage_align_mean_ms[i] = sums.stage[i] / n;
+        }
     }
-    result.subtask_align_mean_ms = subtask_count > 0 ? subtask_sum / subtask_count : 0;
-    result.start_delay_mean_ms = delay_count > 0 ? delay_sum / delay_count : 0;
+    result.subtask_align_mean_ms = sums.subtask_count > 0 ? sums.subtask / sums.subtask_count : 0;
+    result.start_delay_mean_ms = sums.delay_count > 0 ? sums.delay / sums.delay_count : 0;
     return result;
 }
 
@@ -694,6 +751,7 @@ int runPaperCheck(const Options& options) {
         for (int parallelism : parallelisms) {
             for (uint64_t keys : key_counts) {
                 PaperCell cell{keys, parallelism, topology};
+                if (std::getenv("DBG_ONLY") && std::string(std::getenv("DBG_ONLY")) != std::to_string(keys) + "/" + std::to_string(parallelism) + "/" + topologyName(topology)) continue;
                 std::fprintf(stderr,
                              "progress: cell %zu of %zu (keys %llu, parallelism %d, %s), "
                              "%.1f s wall\n",
@@ -726,6 +784,7 @@ int runPaperCheck(const Options& options) {
                     topologyName(r.cell.topology), r.checkpoints, r.state_mb, r.align_mean_ms,
                     r.align_max_ms, r.subtask_align_mean_ms, r.start_delay_mean_ms,
                     r.duration_mean_ms, r.wall_seconds, r.finished ? "" : "  (job did not finish)");
+        std::printf("   DBG stage1 %.3f stage2 %.3f path %.3f\n", r.stage_align_mean_ms[0], r.stage_align_mean_ms[1], r.align_path_mean_ms);
     }
     std::printf(
         "(times in ms. align_mean, align_max: mean and maximum over checkpoints of the "
@@ -745,6 +804,7 @@ int runPaperCheck(const Options& options) {
             double hi = 0;
             for (uint64_t keys : key_counts) {
                 const PaperResult* r = findCell(results, keys, parallelism, topology);
+                if (!r) return 0;
                 lo = std::min(lo, r->align_mean_ms);
                 hi = std::max(hi, r->align_mean_ms);
             }

@@ -4,6 +4,8 @@
 #include "runtime/core/murmur3.h"
 #include "sim/random.h"
 
+#include <algorithm>
+
 namespace sluice::sim {
 
 const char* transactionStateName(TransactionState state) {
@@ -28,6 +30,7 @@ uint64_t ExternalStore::hashRecord(uint64_t seed, const Record& record) {
 
 void ExternalStore::write(StoredRecord record) {
     hash_ = hashRecord(hash_, record.record);
+    visible_at_.push_back(next_visible_++);
     records_.push_back(std::move(record));
 }
 
@@ -39,6 +42,7 @@ void ExternalStore::discard(const Record& record) {
 void ExternalStore::upsert(StoredRecord record) {
     hash_ = hashRecord(hash_, record.record);
     upserts_[{record.sink, record.record.key}] = records_.size();
+    visible_at_.push_back(next_visible_++);
     records_.push_back(std::move(record));
 }
 
@@ -60,6 +64,7 @@ void ExternalStore::writeInTransaction(int64_t id, StoredRecord record) {
     record.transaction = id;
     hash_ = hashRecord(hash_, record.record);
     transactions_.at(id).records.push_back(records_.size());
+    visible_at_.push_back(0);  // visible when the transaction commits
     records_.push_back(std::move(record));
 }
 
@@ -94,8 +99,17 @@ bool ExternalStore::commit(int64_t id, Nanos now) {
     if (transaction.state == TransactionState::kAborted) {
         return false;
     }
-    transaction.state = TransactionState::kCommitted;
+    if (transaction.state != TransactionState::kCommitted) {
+        transaction.state = TransactionState::kCommitted;
+        transaction.visible_sequence = next_visible_++;
+    }
     return true;
+}
+
+TransactionState ExternalStore::state(int64_t id, Nanos now) {
+    Transaction& transaction = transactions_.at(id);
+    expireIfDue(transaction, now);
+    return transaction.state;
 }
 
 void ExternalStore::abort(int64_t id, const std::string& reason) {
@@ -115,7 +129,8 @@ bool ExternalStore::isVisible(const StoredRecord& record) const {
 }
 
 std::vector<StoredRecord> ExternalStore::visibleRecords() const {
-    std::vector<StoredRecord> result;
+    // (visibility sequence, record index) of each visible record.
+    std::vector<std::pair<uint64_t, size_t>> order;
     for (size_t i = 0; i < records_.size(); ++i) {
         const StoredRecord& record = records_[i];
         auto upsert = upserts_.find({record.sink, record.record.key});
@@ -126,9 +141,17 @@ std::vector<StoredRecord> ExternalStore::visibleRecords() const {
                 continue;
             }
         }
-        if (isVisible(record)) {
-            result.push_back(record);
+        if (record.transaction < 0) {
+            order.emplace_back(visible_at_[i], i);
+        } else if (isVisible(record)) {
+            order.emplace_back(transactions_.at(record.transaction).visible_sequence, i);
         }
+    }
+    std::sort(order.begin(), order.end());
+    std::vector<StoredRecord> result;
+    result.reserve(order.size());
+    for (const auto& [sequence, index] : order) {
+        result.push_back(records_[index]);
     }
     return result;
 }

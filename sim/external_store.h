@@ -34,6 +34,9 @@ struct Transaction {
     TransactionState state = TransactionState::kOpen;
     std::string abort_reason;
     std::vector<size_t> records;  // indexes into ExternalStore::records()
+    // Position of the commit among all visibility events of the store; a
+    // reader sees committed transactions in this order.
+    uint64_t visible_sequence = 0;
 };
 
 // The external system that sinks write into, owned by the simulation so it
@@ -61,12 +64,16 @@ public:
     // Returns false if the transaction was aborted or expired.
     bool commit(int64_t transaction, Nanos now);
     void abort(int64_t transaction, const std::string& reason);
+    // The state at `now`, after aborting the transaction if it expired.
+    TransactionState state(int64_t transaction, Nanos now);
 
     const std::vector<StoredRecord>& records() const { return records_; }
     const std::map<int64_t, Transaction>& transactions() const { return transactions_; }
     // Records visible to a reader of the store: non-transactional writes and
-    // writes of committed transactions, in write order. For upsert sinks only
-    // the latest value per key is visible.
+    // writes of committed transactions, in the order they became visible:
+    // a write outside a transaction when written, a transaction's records
+    // when it committed, in their write order. For upsert sinks only the
+    // latest value per key is visible.
     std::vector<StoredRecord> visibleRecords() const;
     bool isVisible(const StoredRecord& record) const;
     uint64_t discardedCount() const { return discarded_; }
@@ -80,6 +87,10 @@ private:
     std::vector<StoredRecord> records_;
     std::map<int64_t, Transaction> transactions_;
     std::map<std::pair<int, std::string>, size_t> upserts_;  // (sink, key) -> record index
+    // Visibility sequence of each record, parallel to records_; 0 for a
+    // record of a transaction, which takes its transaction's sequence.
+    std::vector<uint64_t> visible_at_;
+    uint64_t next_visible_ = 1;
     int64_t next_transaction_ = 1;
     uint64_t discarded_ = 0;
     uint64_t hash_ = 0;

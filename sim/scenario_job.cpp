@@ -4,6 +4,7 @@
 #include "runtime/core/murmur3.h"
 #include "sim/csv_table.h"
 #include "sim/random.h"
+#include "sim/store_sink.h"
 
 #include <algorithm>
 #include <cmath>
@@ -211,109 +212,6 @@ private:
     bool event_time_;
     ValueState<int64_t>* count_ = nullptr;
     ValueState<int64_t>* timer_ = nullptr;
-};
-
-// Writes a sink's records into the ExternalStore, in one of the sink kinds
-// of the scenario schema.
-class StoreSink final : public SinkFunction<Record> {
-public:
-    StoreSink(ExternalStore* store, int sink_index, const scenario::Sink& spec,
-              const scenario::DeliberateBugs& bugs)
-        : store_(store), sink_index_(sink_index), spec_(spec), bugs_(bugs) {}
-
-    void open(const OperatorContext& context) override {
-        subtask_ = context.subtask_index;
-        clock_ = context.processing_time;
-        if (spec_.kind() == scenario::TWO_PHASE_COMMIT) {
-            current_ = begin(1);
-        }
-    }
-
-    void invoke(const Record& record, TimestampMs timestamp) override {
-        StoredRecord stored{sink_index_, subtask_, now(), timestamp, record, -1};
-        switch (spec_.kind()) {
-            case scenario::DISCARD:
-                store_->discard(record);
-                break;
-            case scenario::UPSERT:
-                store_->upsert(std::move(stored));
-                break;
-            case scenario::TWO_PHASE_COMMIT:
-                store_->writeInTransaction(current_, std::move(stored));
-                break;
-            case scenario::ASYNC_AT_LEAST_ONCE:
-                // The write is durable write_latency_ms after it was issued.
-                durable_at_ns_ = std::max(durable_at_ns_,
-                                          now() + Nanos(spec_.write_latency_ms()) * kNanosPerMilli);
-                store_->write(std::move(stored));
-                break;
-            default:
-                store_->write(std::move(stored));
-                break;
-        }
-    }
-
-    Nanos snapshotState(int64_t checkpoint_id) override {
-        if (spec_.kind() == scenario::TWO_PHASE_COMMIT) {
-            // preCommit on the barrier; the next epoch gets a new transaction.
-            store_->preCommit(current_, now());
-            if (bugs_.commit_on_pre_commit()) {
-                store_->commit(current_, now());
-            }
-            pending_[checkpoint_id] = current_;
-            current_ = begin(checkpoint_id + 1);
-        }
-        if (spec_.kind() == scenario::ASYNC_AT_LEAST_ONCE &&
-            !bugs_.at_least_once_sink_without_flush()) {
-            return durable_at_ns_;  // the checkpoint waits for outstanding writes
-        }
-        return 0;
-    }
-
-    void notifyCheckpointComplete(int64_t checkpoint_id) override {
-        // A completed checkpoint commits its transaction and every earlier one
-        // still pending, such as one whose own checkpoint was aborted.
-        while (!pending_.empty() && pending_.begin()->first <= checkpoint_id) {
-            int64_t transaction = pending_.begin()->second;
-            if (!store_->commit(transaction, now())) {
-                log::warning("sink", "transaction.commit_failed",
-                             {{"transaction", std::to_string(transaction)},
-                              {"checkpoint", std::to_string(pending_.begin()->first)}});
-            }
-            pending_.erase(pending_.begin());
-        }
-    }
-
-    void finish() override {
-        if (spec_.kind() == scenario::TWO_PHASE_COMMIT) {
-            // End of input: commit the last epoch, as Flink's final
-            // checkpoint does for finished sinks.
-            // TODO: take a real final checkpoint instead of committing here.
-            store_->preCommit(current_, now());
-            for (const auto& [id, transaction] : pending_) {
-                store_->commit(transaction, now());
-            }
-            pending_.clear();
-            store_->commit(current_, now());
-        }
-    }
-
-private:
-    Nanos now() const { return clock_->currentProcessingTimeMs() * kNanosPerMilli; }
-    int64_t begin(int64_t epoch) {
-        return store_->beginTransaction(sink_index_, subtask_, 0, epoch, now(),
-                                        Nanos(spec_.transaction_timeout_ms()) * kNanosPerMilli);
-    }
-
-    ExternalStore* store_;
-    int sink_index_;
-    scenario::Sink spec_;
-    scenario::DeliberateBugs bugs_;
-    const ProcessingTimeService* clock_ = nullptr;
-    int subtask_ = 0;
-    int64_t current_ = -1;
-    std::map<int64_t, int64_t> pending_;  // checkpoint id -> transaction
-    Nanos durable_at_ns_ = 0;
 };
 
 std::string keyOf(const Record& record) {

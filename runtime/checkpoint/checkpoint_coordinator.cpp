@@ -91,25 +91,37 @@ int64_t CheckpointCoordinator::trigger(bool savepoint) {
         callbacks_.on_status(stats);
     }
     for (const JobVertex& vertex : job_.vertices()) {
-        if (!vertex.is_source) {
-            continue;
-        }
         for (int s = 0; s < vertex.parallelism; ++s) {
-            if (!pending.waiting.count({vertex.id, s})) {
-                continue;
+            bool direct = vertex.is_source || end_of_data_.count({vertex.id, s});
+            if (direct && pending.waiting.count({vertex.id, s})) {
+                sendTrigger(id, vertex.id, s);
             }
-            control::Envelope message;
-            auto* trigger = message.mutable_trigger_checkpoint();
-            trigger->set_checkpoint_id(id);
-            trigger->set_timestamp_ns(env_.now());
-            trigger->set_savepoint(savepoint);
-            trigger->set_vertex(vertex.id);
-            trigger->set_subtask(s);
-            callbacks_.send_to_task(vertex.id, s, message);
         }
     }
     env_.schedule(env_.now() + config_.timeout_ns, this, kTimeout, uint64_t(id));
     return id;
+}
+
+void CheckpointCoordinator::sendTrigger(int64_t id, int vertex, int subtask) {
+    control::Envelope message;
+    auto* trigger = message.mutable_trigger_checkpoint();
+    trigger->set_checkpoint_id(id);
+    trigger->set_timestamp_ns(history_.at(id).trigger_time_ns);
+    trigger->set_savepoint(history_.at(id).savepoint);
+    trigger->set_vertex(vertex);
+    trigger->set_subtask(subtask);
+    callbacks_.send_to_task(vertex, subtask, message);
+}
+
+void CheckpointCoordinator::onEndOfData(int vertex, int subtask) {
+    end_of_data_.insert({vertex, subtask});
+    // A pending checkpoint whose barrier can no longer reach the task: the
+    // task ignores the trigger if it took that snapshot already.
+    for (const auto& [id, pending] : pending_) {
+        if (pending.waiting.count({vertex, subtask})) {
+            sendTrigger(id, vertex, subtask);
+        }
+    }
 }
 
 void CheckpointCoordinator::onAcknowledge(const control::AcknowledgeCheckpoint& ack) {

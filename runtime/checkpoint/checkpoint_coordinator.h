@@ -63,6 +63,9 @@ public:
     void onDecline(const control::DeclineCheckpoint& decline);
     // A subtask finished: it acknowledges nothing any more.
     void onTaskFinished(int vertex, int subtask);
+    // A subtask reached the end of its input and waits for a final
+    // checkpoint; from now on it is triggered directly, like a source.
+    void onEndOfData(int vertex, int subtask);
 
     const CheckpointConfig& config() const { return config_; }
     // Every checkpoint so far, by id.
@@ -84,6 +87,7 @@ private:
     void complete(int64_t id);
     void abort(int64_t id, const std::string& cause);
     void broadcast(const control::Envelope& message);
+    void sendTrigger(int64_t id, int vertex, int subtask);
     bool sourcesRunning() const;
 
     Environment& env_;
@@ -92,6 +96,7 @@ private:
     Callbacks callbacks_;
     std::map<int64_t, CheckpointStats> history_;
     std::map<int64_t, Pending> pending_;
+    std::set<std::pair<int, int>> end_of_data_;
     int64_t next_id_ = 1;
     int64_t latest_completed_ = 0;
     Nanos last_end_ns_ = -1;

@@ -92,6 +92,12 @@ void JobManager::onControlMessage(const control::Envelope& message) {
                 coordinator_->onAcknowledge(message.acknowledge_checkpoint());
             }
             break;
+        case control::Envelope::kEndOfData:
+            if (coordinator_) {
+                coordinator_->onEndOfData(message.end_of_data().vertex(),
+                                          message.end_of_data().subtask());
+            }
+            break;
         case control::Envelope::kDeclineCheckpoint:
             if (coordinator_) {
                 coordinator_->onDecline(message.decline_checkpoint());

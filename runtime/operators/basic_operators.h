@@ -59,6 +59,8 @@ public:
     virtual void invoke(const T& value, TimestampMs timestamp) = 0;
     // The input ended; flush anything buffered.
     virtual void finish() {}
+    // After the final checkpoint, or right after finish() without one.
+    virtual void close() {}
     // Checkpoint hooks; see StreamOperatorBase::snapshotState.
     virtual Nanos snapshotState(int64_t checkpoint_id) { return 0; }
     virtual void notifyCheckpointComplete(int64_t checkpoint_id) {}
@@ -76,6 +78,7 @@ public:
     void processWatermark(TimestampMs) override {}
     void processWatermarkStatus(bool) override {}
     void finish() override { sink_->finish(); }
+    void close() override { sink_->close(); }
     Nanos snapshotState(int64_t checkpoint_id) override {
         return sink_->snapshotState(checkpoint_id);
     }

@@ -59,6 +59,10 @@ struct OperatorContext {
     CostMeter cost;
     OperatorMetrics metrics;
     TimestampMs current_watermark = kMinWatermark;
+    // Whether a final checkpoint follows finish() at the end of input, so a
+    // two-phase-commit sink commits its last transaction when that
+    // checkpoint completes rather than in finish().
+    bool final_checkpoint = false;
 };
 
 }  // namespace sluice

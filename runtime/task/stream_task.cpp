@@ -1,5 +1,6 @@
 #include "runtime/task/stream_task.h"
 
+#include "proto/control.pb.h"
 #include "runtime/core/log.h"
 #include "runtime/state/heap_keyed_state_backend.h"
 
@@ -85,6 +86,7 @@ void StreamTask::buildChain() {
         context->key_group_range =
             keyGroupRangeForSubtask(node.max_parallelism, node.parallelism, spec_.id.subtask);
         context->processing_time = this;
+        context->final_checkpoint = takesFinalCheckpoint();
         context->cost.ns_per_record = node.cost.ns_per_record;
         context->cost.jitter = node.cost.jitter;
         std::unique_ptr<KeyedStateBackend> backend;
@@ -428,7 +430,9 @@ void StreamTask::runStep() {
     bool did_work = false;
     Nanos wait_until = -1;
     try {
-        did_work = source_ ? processSourceStep(&wait_until) : processInputStep();
+        if (!awaiting_final_checkpoint_) {
+            did_work = source_ ? processSourceStep(&wait_until) : processInputStep();
+        }
     } catch (const std::exception& e) {
         in_step_ = false;
         fail(e.what());
@@ -625,12 +629,12 @@ bool StreamTask::processInputStep() {
 }
 
 void StreamTask::finishInput() {
+    if (awaiting_final_checkpoint_) {
+        return;
+    }
     try {
         for (auto& op : operators_) {
             op->finish();
-        }
-        for (auto& op : operators_) {
-            op->close();
         }
     } catch (const std::exception& e) {
         fail(std::string("operator finish failed: ") + e.what());
@@ -640,6 +644,27 @@ void StreamTask::finishInput() {
         partition->broadcastEvent(BufferKind::kEndOfPartition, 0, 0);
     }
     setActivity(TaskActivity::kIdle);
+    if (!takesFinalCheckpoint()) {
+        closeAndFinish();
+        return;
+    }
+    awaiting_final_checkpoint_ = true;
+    log::info("task", "task.end_of_data", {{"task", name()}});
+    control::Envelope message;
+    message.mutable_end_of_data()->set_vertex(spec_.id.vertex);
+    message.mutable_end_of_data()->set_subtask(spec_.id.subtask);
+    env_.sendControl(spec_.node, kJobManagerNode, message);
+}
+
+void StreamTask::closeAndFinish() {
+    try {
+        for (auto& op : operators_) {
+            op->close();
+        }
+    } catch (const std::exception& e) {
+        fail(std::string("operator close failed: ") + e.what());
+        return;
+    }
     setState(ExecutionState::kFinished);
 }
 

@@ -188,6 +188,10 @@ private:
     bool processInputStep();
     bool processSourceStep(Nanos* wait_until);
     void finishInput();
+    void closeAndFinish();
+    bool takesFinalCheckpoint() const {
+        return spec_.checkpointing.enabled && spec_.checkpointing.interval_ns > 0;
+    }
     void fail(const std::string& cause);
     void setState(ExecutionState state, const std::string& cause = {});
     void setActivity(TaskActivity activity);
@@ -233,6 +237,10 @@ private:
     bool source_waiting_ = false;
     bool flush_scheduled_ = false;
     bool input_finished_ = false;
+    // End of input reached and operators finished; the task waits for a
+    // checkpoint taken from now on to complete before it closes them.
+    bool awaiting_final_checkpoint_ = false;
+    int64_t final_checkpoint_id_ = 0;  // 0: none snapshotted yet
     Nanos step_started_ns_ = 0;
     Nanos step_cost_ns_ = 0;
 

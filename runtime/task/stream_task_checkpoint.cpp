@@ -26,6 +26,9 @@ void StreamTask::triggerCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint)
     if (state_ != ExecutionState::kRunning) {
         return;
     }
+    if (id <= checkpoint_.id) {
+        return;  // a repeated trigger of a checkpoint this task already took
+    }
     if (in_step_) {
         deferred_triggers_.insert(deferred_triggers_.end(), {id, trigger_ns, savepoint ? 1 : 0});
         return;
@@ -269,7 +272,14 @@ void StreamTask::takeSnapshot(bool unaligned) {
     }
     uint64_t flags =
         (unaligned ? kBarrierPriority : 0) | (checkpoint_.savepoint ? kBarrierSavepoint : 0);
+    if (awaiting_final_checkpoint_) {
+        // The outputs ended; downstream tasks are triggered directly.
+        final_checkpoint_id_ = checkpoint_.id;
+    }
     for (auto& partition : partitions_) {
+        if (awaiting_final_checkpoint_) {
+            break;
+        }
         checkpoint_.persisted_bytes += partition->broadcastBarrier(
             checkpoint_.id, checkpoint_.trigger_ns, flags, &channel_state_[checkpoint_.id]);
         if (in_step_) {
@@ -281,7 +291,7 @@ void StreamTask::takeSnapshot(bool unaligned) {
         }
     }
     if (!unaligned && config.mode == CheckpointingMode::kAlignedWithTimeout &&
-        !partitions_.empty()) {
+        !partitions_.empty() && !awaiting_final_checkpoint_) {
         env_.schedule(std::max(env_.now(), checkpoint_.trigger_ns + config.aligned_timeout_ns),
                       this, kOutputTimeout, uint64_t(checkpoint_.id));
     }
@@ -415,6 +425,9 @@ void StreamTask::notifyCheckpointComplete(int64_t id) {
     }
     // Channel state of older checkpoints is no longer needed in memory.
     channel_state_.erase(channel_state_.begin(), channel_state_.lower_bound(id));
+    if (awaiting_final_checkpoint_ && final_checkpoint_id_ > 0 && id >= final_checkpoint_id_) {
+        closeAndFinish();
+    }
 }
 
 void StreamTask::notifyCheckpointAborted(int64_t id) {
@@ -427,6 +440,9 @@ void StreamTask::notifyCheckpointAborted(int64_t id) {
         op->notifyCheckpointAborted(id);
     }
     channel_state_.erase(id);
+    if (final_checkpoint_id_ == id) {
+        final_checkpoint_id_ = 0;  // wait for the next checkpoint
+    }
 }
 
 }  // namespace sluice

@@ -200,6 +200,24 @@ std::optional<std::string> Engine::restoreMismatch(
                "; state is matched to operators by position, so the job's operators must not "
                "change";
     }
+    const auto& vertices = jobGraph().vertices();
+    for (const auto& subtask : metadata.subtask_states()) {
+        if (subtask.channel_state_size() == 0) {
+            continue;
+        }
+        for (const auto& entry : metadata.parallelism()) {
+            if (entry.vertex() != subtask.vertex() || entry.vertex() >= int(vertices.size()) ||
+                vertices[size_t(entry.vertex())].parallelism == entry.parallelism()) {
+                continue;
+            }
+            const auto& vertex = vertices[size_t(entry.vertex())];
+            return "the checkpoint holds in-flight data of '" + vertex.name + "' at parallelism " +
+                   std::to_string(entry.parallelism()) + ", but the job runs it at parallelism " +
+                   std::to_string(vertex.parallelism) +
+                   "; restore at the same parallelism, or restore from an aligned checkpoint or "
+                   "savepoint";
+        }
+    }
     return std::nullopt;
 }
 
@@ -215,6 +233,11 @@ void Engine::onCheckpointCompleted(const CheckpointStats& stats,
         auto* entry = metadata.add_max_parallelism();
         entry->set_operator_(node.id);
         entry->set_max_parallelism(node.max_parallelism);
+    }
+    for (const auto& vertex : jobGraph().vertices()) {
+        auto* entry = metadata.add_parallelism();
+        entry->set_vertex(vertex.id);
+        entry->set_parallelism(vertex.parallelism);
     }
     for (const auto& [task, bytes] : states) {
         if (!metadata.add_subtask_states()->ParseFromString(bytes)) {

@@ -37,8 +37,6 @@ struct CheckpointConfig {
     // Deliberate bugs, to prove the checks: aligned checkpoints that never
     // block a channel, and restores that ignore source offsets or channel
     // state.
-    // NOTE: restores do not replay channel state yet, so
-    // bug_drop_channel_state changes nothing so far.
     bool bug_skip_alignment = false;
     bool bug_dont_rewind_sources = false;
     bool bug_drop_channel_state = false;

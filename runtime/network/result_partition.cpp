@@ -3,6 +3,7 @@
 #include "runtime/network/input_gate.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace sluice {
 
@@ -45,6 +46,20 @@ void ResultPartition::finishCurrent(Subpartition& sub) {
     sub.current.sequence = sub.next_sequence++;
     sub.queue.push_back(std::move(sub.current));
     sub.current = NetworkBuffer{};
+}
+
+void ResultPartition::addRecoveredBuffer(int index, const std::string& data) {
+    if (data.size() > config_.buffer_size_bytes) {
+        throw std::runtime_error("restored channel state buffer of " + std::to_string(data.size()) +
+                                 " bytes exceeds the buffer size of " +
+                                 std::to_string(config_.buffer_size_bytes) + " bytes");
+    }
+    Subpartition& sub = subpartitions_[size_t(index)];
+    finishCurrent(sub);
+    startBuffer(sub);
+    std::memcpy(sub.current.memory.get(), data.data(), data.size());
+    sub.current.size_bytes = uint32_t(data.size());
+    finishCurrent(sub);
 }
 
 void ResultPartition::flushAll() {

@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace sluice {
@@ -85,6 +86,9 @@ public:
     // longer than the aligned checkpoint timeout becomes unaligned. Returns
     // the persisted bytes, or -1 if the barrier was already sent everywhere.
     int64_t prioritizeBarrier(int64_t id, std::vector<PersistedBuffer>* persisted);
+    // Queues a buffer of restored channel state on a subpartition, ahead of
+    // any new output. Call before the task emits anything.
+    void addRecoveredBuffer(int subpartition, const std::string& data);
     // Index of this partition in its task, used to label persisted buffers.
     void setIndex(int index) { index_ = index; }
 

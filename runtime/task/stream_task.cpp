@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace sluice {
@@ -200,8 +201,55 @@ void StreamTask::restoreState() {
             source_->restoreOffsets(offsets);
         }
     }
+    restoreChannelState();
     log::info("task", "task.restored",
               {{"task", name()}, {"checkpoint", std::to_string(spec_.restore->checkpoint_id())}});
+}
+
+void StreamTask::restoreChannelState() {
+    if (spec_.checkpointing.bug_drop_channel_state) {
+        return;
+    }
+    int64_t inputs = 0;
+    int64_t outputs = 0;
+    for (const auto& subtask : spec_.restore->subtask_states()) {
+        if (subtask.vertex() != spec_.id.vertex || subtask.subtask() != spec_.id.subtask) {
+            continue;
+        }
+        // Replayed in the order they were persisted, which keeps each channel's
+        // buffers in sequence.
+        for (const auto& buffer : subtask.channel_state()) {
+            if (buffer.input()) {
+                if (buffer.gate_or_partition() >= gateCount()) {
+                    throw std::runtime_error("restored channel state refers to input gate " +
+                                             std::to_string(buffer.gate_or_partition()) +
+                                             " but the task has " + std::to_string(gateCount()) +
+                                             " input gates");
+                }
+                recovered_input_.push_back(
+                    {buffer.gate_or_partition(), buffer.channel(), buffer.data()});
+                ++inputs;
+            } else {
+                if (buffer.gate_or_partition() >= int(partitions_.size()) ||
+                    buffer.channel() >=
+                        partitions_[size_t(buffer.gate_or_partition())]->subpartitionCount()) {
+                    throw std::runtime_error("restored channel state refers to output " +
+                                             std::to_string(buffer.gate_or_partition()) + "/" +
+                                             std::to_string(buffer.channel()) +
+                                             ", which the task lacks");
+                }
+                partitions_[size_t(buffer.gate_or_partition())]->addRecoveredBuffer(
+                    buffer.channel(), buffer.data());
+                ++outputs;
+            }
+        }
+    }
+    if (inputs + outputs > 0) {
+        log::info("task", "task.channel_state_restored",
+                  {{"task", name()},
+                   {"input_buffers", std::to_string(inputs)},
+                   {"output_buffers", std::to_string(outputs)}});
+    }
 }
 
 void StreamTask::setState(ExecutionState state, const std::string& cause) {
@@ -499,7 +547,9 @@ void StreamTask::endStep() {
     }
 
     // Decide what the task does next.
-    bool has_input = source_ ? false : (current_buffer_.memory || current_buffer_.isEvent());
+    bool has_input = source_ ? false
+                             : (current_buffer_.memory || current_buffer_.isEvent() ||
+                                !recovered_input_.empty());
     if (!source_ && !has_input) {
         for (auto& gate : gates_) {
             has_input = has_input || gate->hasAvailableData();
@@ -559,6 +609,18 @@ bool StreamTask::processInputStep() {
             handleBarrier(flatChannel(g, channel), barrier);
             return true;
         }
+    }
+    if (!current_buffer_.memory && !current_buffer_.isEvent() && !recovered_input_.empty()) {
+        RecoveredInput& recovered = recovered_input_.front();
+        current_buffer_ = NetworkBuffer{};
+        current_buffer_.memory = std::make_unique<uint8_t[]>(recovered.data.size());
+        std::memcpy(current_buffer_.memory.get(), recovered.data.data(), recovered.data.size());
+        current_buffer_.size_bytes = uint32_t(recovered.data.size());
+        current_gate_ = recovered.gate;
+        current_channel_ = recovered.channel;
+        current_position_ = 0;
+        current_recovered_ = true;
+        recovered_input_.pop_front();
     }
     if (!current_buffer_.memory && !current_buffer_.isEvent()) {
         // Pick the next gate with data, round robin.
@@ -622,7 +684,11 @@ bool StreamTask::processInputStep() {
         if (checkpoint_.active && !checkpoint_.snapshotted) {
             checkpoint_.processed_bytes += current_buffer_.size_bytes;  // during alignment
         }
-        consumed_.push_back({current_gate_, current_channel_, std::move(current_buffer_)});
+        if (current_recovered_) {
+            current_recovered_ = false;  // owns its memory; no credit to return
+        } else {
+            consumed_.push_back({current_gate_, current_channel_, std::move(current_buffer_)});
+        }
         current_buffer_ = NetworkBuffer{};
     }
     return true;

@@ -17,6 +17,7 @@
 #include "runtime/task/watermark_valve.h"
 
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -160,6 +161,7 @@ private:
 
     void buildChain();
     void restoreState();
+    void restoreChannelState();
     // Checkpointing, in stream_task_checkpoint.cpp.
     void handleBarrier(int flat_channel, const NetworkBuffer& barrier);
     void beginCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint);
@@ -222,6 +224,15 @@ private:
     int current_channel_ = -1;
     size_t current_position_ = 0;
     int next_gate_ = 0;
+    // Input channel state of the restored checkpoint, processed before any
+    // new input; the current buffer came from here when current_recovered_.
+    struct RecoveredInput {
+        int gate;
+        int channel;
+        std::string data;
+    };
+    std::deque<RecoveredInput> recovered_input_;
+    bool current_recovered_ = false;
     // Buffers processed in the running step, released when it ends.
     struct Consumed {
         int gate;

@@ -157,6 +157,12 @@ void StreamTask::persistInFlightInput() {
     if (current_buffer_.memory) {
         persist(flatChannel(current_gate_, current_channel_), current_buffer_, current_position_);
     }
+    // Restored channel state not processed yet precedes every barrier.
+    for (const RecoveredInput& recovered : recovered_input_) {
+        state.push_back(
+            PersistedBuffer{true, recovered.gate, recovered.channel, 0, recovered.data});
+        checkpoint_.persisted_bytes += int64_t(recovered.data.size());
+    }
     for (size_t flat = 0; flat < flat_gate_.size(); ++flat) {
         if (checkpoint_.received[flat]) {
             continue;  // queued data after its barrier belongs to the next checkpoint

@@ -28,8 +28,37 @@ uint64_t ExternalStore::hashRecord(uint64_t seed, const Record& record) {
     return mix64(h ^ uint64_t(record.value));
 }
 
+VisibilityEvent ExternalStore::stamp(Nanos fallback_ns) const {
+    if (!clock_.function) {
+        return VisibilityEvent{kNoEventIndex, fallback_ns};
+    }
+    auto [event_index, time_ns] = clock_.function();
+    return VisibilityEvent{event_index, time_ns};
+}
+
+void ExternalStore::stampWrite(uint64_t sequence, Nanos written_at_ns) {
+    VisibilityEvent event = stamp(written_at_ns);
+    last_visibility_ = event;
+    if (!clock_.function) {
+        // Later lookups fall back to written_at_ns; a run is needed only to
+        // end the run of an earlier clock.
+        bool clock_run_open = !write_clock_.empty() && write_clock_.back().event.time_ns >= 0;
+        if (clock_run_open) {
+            write_clock_.push_back(WriteClockRun{sequence, VisibilityEvent{kNoEventIndex, -1}});
+        }
+        return;
+    }
+    bool same_event = !write_clock_.empty() &&
+                      write_clock_.back().event.event_index == event.event_index &&
+                      write_clock_.back().event.time_ns == event.time_ns;
+    if (!same_event) {
+        write_clock_.push_back(WriteClockRun{sequence, event});
+    }
+}
+
 void ExternalStore::write(StoredRecord record) {
     hash_ = hashRecord(hash_, record.record);
+    stampWrite(next_visible_, record.written_at_ns);
     visible_at_.push_back(next_visible_++);
     records_.push_back(std::move(record));
 }
@@ -37,11 +66,19 @@ void ExternalStore::write(StoredRecord record) {
 void ExternalStore::discard(const Record& record) {
     hash_ = hashRecord(hash_, record);
     ++discarded_;
+    if (clock_.function) {
+        last_visibility_ = stamp(-1);
+    }
 }
 
 void ExternalStore::upsert(StoredRecord record) {
     hash_ = hashRecord(hash_, record.record);
     upserts_[{record.sink, record.record.key}] = records_.size();
+    if (upsert_sinks_.size() <= size_t(record.sink)) {
+        upsert_sinks_.resize(size_t(record.sink) + 1, false);
+    }
+    upsert_sinks_[size_t(record.sink)] = true;
+    stampWrite(next_visible_, record.written_at_ns);
     visible_at_.push_back(next_visible_++);
     records_.push_back(std::move(record));
 }
@@ -102,6 +139,10 @@ bool ExternalStore::commit(int64_t id, Nanos now) {
     if (transaction.state != TransactionState::kCommitted) {
         transaction.state = TransactionState::kCommitted;
         transaction.visible_sequence = next_visible_++;
+        transaction.committed_at = stamp(now);
+        if (!transaction.records.empty()) {
+            last_visibility_ = transaction.committed_at;
+        }
     }
     return true;
 }
@@ -128,29 +169,71 @@ bool ExternalStore::isVisible(const StoredRecord& record) const {
     return transactions_.at(record.transaction).state == TransactionState::kCommitted;
 }
 
-std::vector<StoredRecord> ExternalStore::visibleRecords() const {
+std::optional<VisibilityEvent> ExternalStore::visibleAt(size_t index) const {
+    const StoredRecord& record = records_.at(index);
+    if (record.transaction >= 0) {
+        const Transaction& transaction = transactions_.at(record.transaction);
+        if (transaction.state != TransactionState::kCommitted) {
+            return std::nullopt;
+        }
+        return transaction.committed_at;
+    }
+    uint64_t sequence = visible_at_[index];
+    auto after = std::upper_bound(
+        write_clock_.begin(), write_clock_.end(), sequence,
+        [](uint64_t value, const WriteClockRun& run) { return value < run.first_sequence; });
+    if (after == write_clock_.begin() || std::prev(after)->event.time_ns < 0) {
+        return VisibilityEvent{kNoEventIndex, record.written_at_ns};
+    }
+    return std::prev(after)->event;
+}
+
+std::vector<size_t> ExternalStore::visibleIndexes() const {
     // (visibility sequence, record index) of each visible record.
     std::vector<std::pair<uint64_t, size_t>> order;
+    order.reserve(records_.size());
+    int64_t cached_id = -1;
+    const Transaction* cached = nullptr;
     for (size_t i = 0; i < records_.size(); ++i) {
         const StoredRecord& record = records_[i];
-        auto upsert = upserts_.find({record.sink, record.record.key});
-        if (upsert != upserts_.end() && upsert->second != i && record.transaction < 0) {
-            // An older upsert of the key, replaced by a later one.
-            bool is_upsert_sink = records_[upsert->second].sink == record.sink;
-            if (is_upsert_sink) {
-                continue;
+        // The map lookup runs only for sinks that upsert, because it costs a
+        // string comparison per map level.
+        bool upsert_sink =
+            size_t(record.sink) < upsert_sinks_.size() && upsert_sinks_[size_t(record.sink)];
+        if (upsert_sink && record.transaction < 0) {
+            auto upsert = upserts_.find({record.sink, record.record.key});
+            if (upsert != upserts_.end() && upsert->second != i) {
+                continue;  // an older upsert of the key, replaced by a later one
             }
         }
         if (record.transaction < 0) {
             order.emplace_back(visible_at_[i], i);
-        } else if (isVisible(record)) {
-            order.emplace_back(transactions_.at(record.transaction).visible_sequence, i);
+            continue;
+        }
+        // A transaction's records are mostly adjacent, so one map lookup
+        // serves a run of them.
+        if (record.transaction != cached_id) {
+            cached_id = record.transaction;
+            cached = &transactions_.at(record.transaction);
+        }
+        if (cached->state == TransactionState::kCommitted) {
+            order.emplace_back(cached->visible_sequence, i);
         }
     }
     std::sort(order.begin(), order.end());
-    std::vector<StoredRecord> result;
+    std::vector<size_t> result;
     result.reserve(order.size());
     for (const auto& [sequence, index] : order) {
+        result.push_back(index);
+    }
+    return result;
+}
+
+std::vector<StoredRecord> ExternalStore::visibleRecords() const {
+    std::vector<size_t> indexes = visibleIndexes();
+    std::vector<StoredRecord> result;
+    result.reserve(indexes.size());
+    for (size_t index : indexes) {
         result.push_back(records_[index]);
     }
     return result;

@@ -4,11 +4,28 @@
 #include "sim/record.h"
 
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sluice::sim {
+
+// Event index of a visibility that happened without an event clock, or
+// before the first event.
+constexpr uint64_t kNoEventIndex = std::numeric_limits<uint64_t>::max();
+
+// The simulation event during which a write or a commit became visible.
+struct VisibilityEvent {
+    uint64_t event_index = kNoEventIndex;
+    Nanos time_ns = -1;  // -1: unknown
+};
+
+// Returns the index of the event being executed and the simulated time.
+using EventClock = std::function<std::pair<uint64_t, Nanos>()>;
 
 enum class TransactionState : uint8_t { kOpen, kPreCommitted, kCommitted, kAborted };
 const char* transactionStateName(TransactionState state);
@@ -37,6 +54,9 @@ struct Transaction {
     // Position of the commit among all visibility events of the store; a
     // reader sees committed transactions in this order.
     uint64_t visible_sequence = 0;
+    // The event of the first successful commit. Without an event clock the
+    // event index stays kNoEventIndex and the time is the commit's `now`.
+    VisibilityEvent committed_at;
 };
 
 // The external system that sinks write into, owned by the simulation so it
@@ -67,6 +87,23 @@ public:
     // The state at `now`, after aborting the transaction if it expired.
     TransactionState state(int64_t transaction, Nanos now);
 
+    // Sets the clock that stamps each write outside a transaction, each
+    // commit and each discard with the event that made it visible. Without a
+    // clock, writes are stamped with their written_at_ns and commits with
+    // their `now`, and no event index is known. Copies of the store do not
+    // take the clock, because it usually points into the engine that owns
+    // the original.
+    void setEventClock(EventClock clock) { clock_.function = std::move(clock); }
+    // The event at which records()[index] became visible: its write outside
+    // a transaction, or the commit of its transaction. An upsert replaced
+    // later still reports when it became visible. Returns nullopt for a
+    // record whose transaction did not commit.
+    std::optional<VisibilityEvent> visibleAt(size_t index) const;
+    // The last write, commit of a non-empty transaction or discard. Discards
+    // are stamped only with an event clock; otherwise time_ns is -1 if
+    // nothing else became visible.
+    VisibilityEvent lastVisibility() const { return last_visibility_; }
+
     const std::vector<StoredRecord>& records() const { return records_; }
     const std::map<int64_t, Transaction>& transactions() const { return transactions_; }
     // Records visible to a reader of the store: non-transactional writes and
@@ -75,6 +112,9 @@ public:
     // when it committed, in their write order. For upsert sinks only the
     // latest value per key is visible.
     std::vector<StoredRecord> visibleRecords() const;
+    // Indexes into records() of visibleRecords(), in the same order, without
+    // copying the records.
+    std::vector<size_t> visibleIndexes() const;
     bool isVisible(const StoredRecord& record) const;
     uint64_t discardedCount() const { return discarded_; }
     // Order-sensitive hash of every record written or discarded.
@@ -83,6 +123,29 @@ public:
 private:
     static uint64_t hashRecord(uint64_t seed, const Record& record);
     void expireIfDue(Transaction& transaction, Nanos now);
+    VisibilityEvent stamp(Nanos fallback_ns) const;
+    void stampWrite(uint64_t sequence, Nanos written_at_ns);
+
+    // Keeps the clock on moves and drops it on copies (see setEventClock).
+    struct ClockHolder {
+        ClockHolder() = default;
+        ClockHolder(const ClockHolder&) {}
+        ClockHolder(ClockHolder&&) = default;
+        ClockHolder& operator=(const ClockHolder&) {
+            function = nullptr;
+            return *this;
+        }
+        ClockHolder& operator=(ClockHolder&&) = default;
+        EventClock function;
+    };
+    // Event of the writes outside a transaction from visibility sequence
+    // first_sequence on. A sink task usually writes many records within one
+    // event, because one step processes a whole input buffer, so one entry
+    // covers many records.
+    struct WriteClockRun {
+        uint64_t first_sequence = 0;
+        VisibilityEvent event;
+    };
 
     std::vector<StoredRecord> records_;
     std::map<int64_t, Transaction> transactions_;
@@ -91,6 +154,10 @@ private:
     // record of a transaction, which takes its transaction's sequence.
     std::vector<uint64_t> visible_at_;
     uint64_t next_visible_ = 1;
+    ClockHolder clock_;
+    std::vector<WriteClockRun> write_clock_;  // ordered by first_sequence
+    VisibilityEvent last_visibility_;
+    std::vector<bool> upsert_sinks_;  // by sink index: the sink upserts
     int64_t next_transaction_ = 1;
     uint64_t discarded_ = 0;
     uint64_t hash_ = 0;

@@ -3,6 +3,7 @@
 #include "runtime/core/log.h"
 #include "sim/checkpoint_export.h"
 #include "sim/engine.h"
+#include "sim/run_check.h"
 
 #include <atomic>
 #include <chrono>
@@ -48,12 +49,18 @@ Options:
                        a temporary folder that is removed after the run.
   --restore PATH       Start from a retained checkpoint or a savepoint: its
                        folder (such as DIR/chk-3) or its _metadata file.
+  --check              Check the output against the failure-free reference
+                       run (same scenario and seed, no faults, no deliberate
+                       bugs) and print the verdict. On by default when the
+                       scenario has faults or an expect block.
+  --no-check           Skip that check.
   --log-level LEVEL    debug, info, warning (default) or error; logs go to
                        standard error.
   --help               Show this text.
 
-Exit status: 0 when the run completed, 1 when the job failed or stalled,
-2 for invalid input or usage.
+Exit status: 0 when the run completed (and the verdict, if checked, is
+PASS), 1 when the job failed or stalled or the verdict is FAIL, 2 for
+invalid input or usage.
 )";
 
 struct Options {
@@ -62,6 +69,8 @@ struct Options {
     std::string metrics_csv;
     std::string checkpoints_csv;
     std::string checkpoints_json;
+    // Unset: check when the scenario has faults or an expect block.
+    std::optional<bool> check;
 };
 
 bool parseUnsigned(const char* text, uint64_t* value) {
@@ -142,6 +151,8 @@ std::optional<int> parseArguments(int argc, char** argv, Options* options) {
                                   : arg == "--checkpoints-csv" ? options->checkpoints_csv
                                                                : options->checkpoints_json;
             target = text;
+        } else if (arg == "--check" || arg == "--no-check") {
+            options->check = arg == "--check";
         } else if (arg == "--checkpoint-dir" || arg == "--restore") {
             const char* text = value(arg.c_str());
             if (!text || !*text) {
@@ -297,6 +308,49 @@ int writeOutputs(const Engine& engine, const Options& options) {
 // The engine that SIGINT and SIGTERM stop, so temporary folders are removed.
 std::atomic<Engine*> g_running_engine{nullptr};
 
+void printFaults(const Engine& engine) {
+    if (engine.firedFaults().empty() && engine.recoveries().empty()) {
+        return;
+    }
+    std::printf("\nfaults: %zu fired\n", engine.firedFaults().size());
+    for (const auto& fault : engine.firedFaults()) {
+        std::printf("  event %llu at %.3f s: %s%s\n",
+                    static_cast<unsigned long long>(fault.event_index), double(fault.time_ns) / 1e9,
+                    fault.description.c_str(), fault.injected ? " (injected at run time)" : "");
+    }
+    std::printf("restarts: %d", engine.numRestarts());
+    for (const auto& [failed_at, running_at] : engine.recoveries()) {
+        if (running_at < 0) {
+            std::printf("; failure detected at %.3f s, not recovered", double(failed_at) / 1e9);
+        } else {
+            std::printf("; failure detected at %.3f s, running again %.0f ms later",
+                        double(failed_at) / 1e9, double(running_at - failed_at) / 1e6);
+        }
+    }
+    std::printf("\n");
+}
+
+// Runs the reference and prints the verdict; returns false for FAIL, or
+// nullopt when the reference run could not be built.
+std::optional<bool> printVerdict(const Engine& engine) {
+    auto built = sluice::sim::referenceEngineFor(engine);
+    if (auto* error = std::get_if<sluice::sim::ScenarioError>(&built)) {
+        std::fprintf(stderr, "sluice-run: the reference run failed to start: %s\n",
+                     error->format().c_str());
+        return std::nullopt;
+    }
+    Engine& reference = *std::get<std::unique_ptr<Engine>>(built);
+    reference.run();
+    sluice::sim::Verdict verdict = sluice::sim::checkRun(engine, reference);
+    const std::string& guarantee =
+        sluice::scenario::Guarantee_Name(engine.scenario().proto.expect().guarantee());
+    std::printf("verdict (%s): %s\n", guarantee.c_str(), verdict.summary().c_str());
+    if (engine.scenario().proto.expect().verdict() == sluice::scenario::FAIL) {
+        std::printf("expected verdict: FAIL (a deliberately faulty configuration)\n");
+    }
+    return verdict.pass;
+}
+
 void stopOnSignal(int) {
     if (Engine* engine = g_running_engine.load()) {
         engine->requestPause();
@@ -359,11 +413,23 @@ int main(int argc, char** argv) {
     printOperators(engine);
     printSubtasks(engine);
     printCheckpoints(engine);
+    printFaults(engine);
+    std::optional<bool> passed;
+    if (options.check.value_or(sluice::sim::wantsVerdict(engine.scenario().proto))) {
+        std::printf("\n");
+        passed = printVerdict(engine);
+        if (!passed) {
+            return kExitRunFailed;
+        }
+    }
     std::printf("\n");
     int status = writeOutputs(engine, options);
     std::printf("digest: %s\n", engine.digestHex().c_str());
     if (status != kExitOk) {
         return status;
+    }
+    if (passed.has_value()) {
+        return *passed ? kExitOk : kExitRunFailed;
     }
     auto state = engine.runState();
     return state == sluice::sim::RunState::kFailed || state == sluice::sim::RunState::kStalled

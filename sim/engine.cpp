@@ -59,6 +59,49 @@ CheckpointConfig checkpointConfigOf(const scenario::Checkpointing& c) {
     return config;
 }
 
+RestartStrategyConfig restartStrategyOf(const scenario::RestartStrategy& r) {
+    RestartStrategyConfig config;
+    auto or_default = [](uint64_t value, Nanos fallback) {
+        return value > 0 ? Nanos(value) * kNanosPerMilli : fallback;
+    };
+    switch (r.strategy_case()) {
+        case scenario::RestartStrategy::kFixedDelay:
+            config.kind = RestartStrategyConfig::Kind::kFixedDelay;
+            config.attempts = int(r.fixed_delay().attempts());
+            config.delay_ns = Nanos(r.fixed_delay().delay_ms()) * kNanosPerMilli;
+            break;
+        case scenario::RestartStrategy::kExponentialDelay: {
+            const auto& e = r.exponential_delay();
+            config.kind = RestartStrategyConfig::Kind::kExponentialDelay;
+            config.initial_backoff_ns = or_default(e.initial_backoff_ms(), kNanosPerSecond);
+            config.max_backoff_ns = or_default(e.max_backoff_ms(), 60 * kNanosPerSecond);
+            config.backoff_multiplier = e.backoff_multiplier() > 0 ? e.backoff_multiplier() : 2.0;
+            config.attempts = int(e.attempts());
+            break;
+        }
+        case scenario::RestartStrategy::kFailureRate: {
+            const auto& f = r.failure_rate();
+            config.kind = RestartStrategyConfig::Kind::kFailureRate;
+            config.max_failures_per_interval = std::max(1, int(f.max_failures_per_interval()));
+            config.failure_rate_interval_ns =
+                or_default(f.failure_rate_interval_ms(), 60 * kNanosPerSecond);
+            config.delay_ns = or_default(f.delay_ms(), kNanosPerSecond);
+            break;
+        }
+        case scenario::RestartStrategy::kNone:
+            config.kind = RestartStrategyConfig::Kind::kNone;
+            break;
+        case scenario::RestartStrategy::STRATEGY_NOT_SET:
+            // Flink's default with checkpointing: fixed delay. Sluice keeps
+            // the attempts small so a broken run ends quickly.
+            config.kind = RestartStrategyConfig::Kind::kFixedDelay;
+            config.attempts = 3;
+            config.delay_ns = kNanosPerSecond;
+            break;
+    }
+    return config;
+}
+
 void applyBugs(const scenario::DeliberateBugs& bugs, CheckpointConfig* config) {
     config->bug_skip_alignment = bugs.skip_alignment();
     config->bug_dont_rewind_sources = bugs.dont_rewind_sources();
@@ -253,6 +296,9 @@ void Engine::onCheckpointCompleted(const CheckpointStats& stats,
         log::error("engine", "checkpoint.metadata_failed",
                    {{"checkpoint", std::to_string(stats.id)}, {"error", e.what()}});
     }
+    checkpoint_digests_.push_back({stats.id, eventCount(), digest()});
+    completed_metadata_[stats.id] =
+        std::make_unique<checkpoint::CheckpointMetadata>(std::move(metadata));
     if (stats.savepoint) {
         return;  // savepoints are never subsumed
     }
@@ -260,9 +306,22 @@ void Engine::onCheckpointCompleted(const CheckpointStats& stats,
     while (int(retained_.size()) > checkpoint_config_.retained) {
         int64_t oldest = retained_.front();
         retained_.erase(retained_.begin());
+        completed_metadata_.erase(oldest);
         registry_->releaseCheckpoint(oldest);
         storage_->discardCheckpoint(oldest);
     }
+}
+
+std::pair<const checkpoint::CheckpointMetadata*, const CheckpointStorage*> Engine::findRestorePoint(
+    int64_t checkpoint_id) const {
+    auto it = completed_metadata_.find(checkpoint_id);
+    if (it != completed_metadata_.end()) {
+        return {it->second.get(), storage_.get()};
+    }
+    if (restore_ && restore_->checkpoint_id() == checkpoint_id) {
+        return {restore_.get(), restore_storage_.get()};
+    }
+    return {nullptr, nullptr};
 }
 
 void Engine::onCheckpointStatus(const CheckpointStats& stats) {
@@ -286,6 +345,10 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
     sim_ = std::make_unique<Simulation>(seed_, task_managers + 1, link(cluster.local_link()),
                                         link(cluster.remote_link()));
     log::setClock([sim = sim_.get()] { return sim->now(); });
+    // Simulation::step counts an event before running it.
+    store_.setEventClock([sim = sim_.get()] {
+        return std::pair<uint64_t, Nanos>{sim->eventCount() - 1, sim->now()};
+    });
 
     NetworkConfig network;
     network.buffer_size_bytes = s.network().buffer_size_bytes();
@@ -302,6 +365,16 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
     jm_config.checkpointing = checkpoint_config_;
     jm_config.restored_checkpoint_id = restore_ ? restore_->checkpoint_id() : 0;
     jm_config.slots_per_task_manager = int(cluster.slots_per_task_manager());
+    const scenario::Failover& failover = s.failover();
+    Nanos heartbeat_interval =
+        Nanos(failover.heartbeat_interval_ms() > 0 ? failover.heartbeat_interval_ms() : 1000) *
+        kNanosPerMilli;
+    jm_config.heartbeat_interval_ns = heartbeat_interval;
+    jm_config.heartbeat_timeout_ns =
+        Nanos(failover.heartbeat_timeout_ms() > 0 ? failover.heartbeat_timeout_ms() : 5000) *
+        kNanosPerMilli;
+    jm_config.restart_strategy = restartStrategyOf(failover.restart_strategy());
+    jm_config.protocol_listener = [this](const ProtocolEvent& event) { onProtocolEvent(event); };
     job_manager_ = std::make_unique<JobManager>(*sim_, *job_graph_, jm_config);
     job_manager_->checkpointCallbacks().on_completed =
         [this](const CheckpointStats& stats,
@@ -328,8 +401,9 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
         config.state_backend = state_backend_;
         config.storage = storage_.get();
         config.registry = registry_.get();
-        config.restore = restore_.get();
-        config.restore_storage = restore_storage_.get();
+        config.heartbeat_interval_ns = heartbeat_interval;
+        config.restore_lookup = [this](int64_t id) { return findRestorePoint(id); };
+        config.protocol_listener = [this](const ProtocolEvent& event) { onProtocolEvent(event); };
         task_managers_.push_back(std::make_unique<TaskManager>(
             *sim_, job_.env->streamGraph(), *job_graph_, *segments_, *shuffle_, config));
     }
@@ -337,6 +411,7 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
         tm->start();
     }
 
+    setUpFaults();
     metrics_interval_ns_ =
         Nanos(std::max<uint64_t>(1, s.run().metrics_interval_ms())) * kNanosPerMilli;
     metrics_timer_ = std::make_unique<MetricsTimer>(*this);
@@ -372,6 +447,10 @@ bool Engine::step() {
         run_state_ = RunState::kTimeLimit;
         log::info("engine", "run.time_limit",
                   {{"until_ms", std::to_string(until_ns_ / kNanosPerMilli)}});
+        return false;
+    }
+    fireDueFaults();
+    if (isOver()) {
         return false;
     }
     sim_->step();

@@ -32,6 +32,22 @@ struct EngineOptions {
     std::filesystem::path restore_path;
 };
 
+// A fault that fired, with the event count at which it took effect.
+struct FiredFault {
+    uint64_t event_index = 0;  // Engine::eventCount() when it was applied
+    Nanos time_ns = 0;
+    scenario::Fault fault;  // with the concrete target it hit
+    bool injected = false;  // injected at run time rather than from the scenario
+    std::string description;
+};
+
+// The run's digest when a checkpoint completed, for recordings.
+struct CheckpointDigest {
+    int64_t checkpoint_id = 0;
+    uint64_t event_index = 0;  // Engine::eventCount() at completion
+    uint64_t digest = 0;
+};
+
 // State of a run: kRunning, or the reason it stopped.
 enum class RunState : uint8_t {
     kRunning,
@@ -68,6 +84,25 @@ public:
     // Triggers a savepoint now. Returns its id, or -1 when no checkpoint can
     // be taken (the job is not running yet, or every source finished).
     int64_t triggerSavepoint();
+    // Injects a fault at run time. Without a trigger it fires now, before
+    // the next event; otherwise when its trigger matches. Returns an empty
+    // string, or why the fault is invalid.
+    std::string injectFault(const scenario::Fault& fault);
+    // Replay: applies `fault` when eventCount() reaches `event_index`.
+    void injectFaultAtEvent(uint64_t event_index, const scenario::Fault& fault);
+    // The digest at every completed checkpoint and savepoint, in order.
+    const std::vector<CheckpointDigest>& checkpointDigests() const { return checkpoint_digests_; }
+    // Every fault that fired so far, in firing order.
+    const std::vector<FiredFault>& firedFaults() const { return fired_faults_; }
+    int numRestarts() const { return job_manager_->numRestarts(); }
+    // (failure time, time the job ran again or -1) of every failover.
+    const std::vector<std::pair<Nanos, Nanos>>& recoveries() const {
+        return job_manager_->recoveries();
+    }
+    // Time from each failure to the restarted job running, in order.
+    const std::vector<Nanos>& recoveryDurations() const {
+        return job_manager_->recoveryDurations();
+    }
 
     RunState runState() const { return run_state_; }
     bool isOver() const { return run_state_ != RunState::kRunning; }
@@ -124,6 +159,49 @@ private:
     void onCheckpointCompleted(const CheckpointStats& stats,
                                const std::map<std::pair<int, int>, std::string>& states);
     void onCheckpointStatus(const CheckpointStats& stats);
+    std::pair<const checkpoint::CheckpointMetadata*, const CheckpointStorage*> findRestorePoint(
+        int64_t checkpoint_id) const;
+
+    // Faults, in engine_faults.cpp.
+    struct PendingFault {
+        scenario::Fault fault;
+        bool injected = false;
+        bool fired = false;
+        uint64_t at_event = 0;  // with use_event_index: replayed run-time fault
+        bool use_event_index = false;
+    };
+    struct ActiveControlFault {
+        scenario::ControlMessageFault spec;
+        Nanos until_ns = 0;  // 0: until `remaining` messages were affected
+        uint32_t remaining = 0;
+    };
+    enum FaultTimerKind : uint32_t {
+        kFaultAtTime = 1,
+        kRestartTaskManager,
+        kHealPartition,
+        kEndSlowOperator,
+        kEndStorageFault,
+        kSurfaceStoreError,
+    };
+    class FaultTimer final : public TimerTarget {
+    public:
+        explicit FaultTimer(Engine& engine) : engine_(engine) {}
+        void onTimer(uint32_t kind, uint64_t arg) override { engine_.onFaultTimer(kind, arg); }
+
+    private:
+        Engine& engine_;
+    };
+    void setUpFaults();
+    void addSwarmFaults();
+    void onFaultTimer(uint32_t kind, uint64_t arg);
+    void fireDueFaults();
+    void onProtocolEvent(const ProtocolEvent& event);
+    bool phaseMatches(const scenario::PhaseTrigger& trigger, const ProtocolEvent& event) const;
+    void fire(PendingFault& pending);
+    std::string applyFault(scenario::Fault& fault);
+    Nanos filterControlMessage(int from, int to, const control::Envelope& message);
+    std::vector<StreamTask*> liveTasksOf(const std::string& operator_id, int subtask);
+    std::string checkFault(const scenario::Fault& fault) const;
 
     class MetricsTimer;
 
@@ -148,6 +226,16 @@ private:
     std::unique_ptr<checkpoint::CheckpointMetadata> restore_;
     std::unique_ptr<CheckpointStorage> restore_storage_;
     std::vector<int64_t> retained_;
+    // Metadata of retained checkpoints and savepoints, for failover.
+    std::map<int64_t, std::unique_ptr<checkpoint::CheckpointMetadata>> completed_metadata_;
+    std::vector<PendingFault> pending_faults_;
+    std::vector<FiredFault> fired_faults_;
+    std::vector<CheckpointDigest> checkpoint_digests_;
+    std::vector<ActiveControlFault> control_faults_;
+    std::vector<std::pair<int, int>> partitioned_;  // node pairs, both directions
+    std::unique_ptr<FaultTimer> fault_timer_;
+    bool has_record_triggers_ = false;
+    bool has_event_faults_ = false;
     std::vector<std::filesystem::path> temporary_dirs_;  // removed by the destructor
     RunState run_state_ = RunState::kRunning;
     std::atomic<bool> pause_requested_{false};

@@ -10,7 +10,8 @@ namespace sluice::sim {
 
 namespace {
 constexpr uint32_t kDeliverControl = 1;
-}
+constexpr uint32_t kStartDelivery = 2;
+}  // namespace
 
 Simulation::Simulation(uint64_t seed, int node_count, LinkSpec local, LinkSpec remote)
     : prng_(seed), node_count_(node_count), links_(size_t(node_count * node_count)) {
@@ -43,14 +44,32 @@ void Simulation::transfer(int from, int to, uint64_t size_bytes, TimerTarget* ta
 }
 
 void Simulation::sendControl(int from, int to, const control::Envelope& message) {
+    ++control_messages_;
+    Nanos delay = control_filter_ ? control_filter_(from, to, message) : 0;
+    if (delay < 0) {
+        ++control_dropped_;
+        foldDigest(mix64(control_dropped_));
+        return;
+    }
     control::Envelope stamped = message;
     stamped.set_from_node(from);
     uint64_t token = next_message_++;
     PendingMessage& pending = pending_messages_[token];
+    pending.from = from;
     pending.to = to;
     pending.bytes = stamped.SerializeAsString();
-    ++control_messages_;
-    transfer(from, to, pending.bytes.size(), this, kDeliverControl, token);
+    if (delay > 0) {
+        // Held back before it enters the link, so later messages on the
+        // link are not delayed with it.
+        schedule(now_ + delay, this, kStartDelivery, token);
+        return;
+    }
+    startDelivery(token);
+}
+
+void Simulation::startDelivery(uint64_t token) {
+    const PendingMessage& pending = pending_messages_.at(token);
+    transfer(pending.from, pending.to, pending.bytes.size(), this, kDeliverControl, token);
 }
 
 void Simulation::registerEndpoint(int node, ControlEndpoint* endpoint) {
@@ -58,6 +77,10 @@ void Simulation::registerEndpoint(int node, ControlEndpoint* endpoint) {
 }
 
 void Simulation::onTimer(uint32_t kind, uint64_t arg) {
+    if (kind == kStartDelivery) {
+        startDelivery(arg);
+        return;
+    }
     if (kind != kDeliverControl) {
         return;
     }

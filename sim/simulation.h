@@ -63,6 +63,12 @@ public:
     void foldDigest(uint64_t value) { digest_ = mix64(digest_ ^ value); }
     uint64_t controlMessagesSent() const { return control_messages_; }
 
+    // Decides the fate of each control message when it is sent: deliver it
+    // (return 0), drop it (return -1), or delay it by the returned
+    // nanoseconds. Used by fault injection; empty means deliver everything.
+    using ControlFilter = std::function<Nanos(int from, int to, const control::Envelope&)>;
+    void setControlFilter(ControlFilter filter) { control_filter_ = std::move(filter); }
+    uint64_t controlMessagesDropped() const { return control_dropped_; }
     void setObserver(std::function<void(const SimEvent&)> observer) {
         observer_ = std::move(observer);
     }
@@ -85,11 +91,13 @@ private:
         Nanos busy_until_ns = 0;
     };
     struct PendingMessage {
+        int from = 0;
         int to;
         std::string bytes;
     };
 
     void onTimer(uint32_t kind, uint64_t arg) override;  // control message delivery
+    void startDelivery(uint64_t token);
     Link& link(int from, int to) { return links_[size_t(from * node_count_ + to)]; }
 
     Nanos now_ = 0;
@@ -106,6 +114,8 @@ private:
     std::map<uint64_t, PendingMessage> pending_messages_;
     uint64_t next_message_ = 0;
     std::function<void(const SimEvent&)> observer_;
+    ControlFilter control_filter_;
+    uint64_t control_dropped_ = 0;
 };
 
 }  // namespace sluice::sim

@@ -8,6 +8,7 @@
 #include "sim/record.h"
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,35 @@ public:
         subtask_ = context.subtask_index;
         clock_ = context.processing_time;
         final_checkpoint_ = context.final_checkpoint;
+        attempt_ = context.attempt;
         if (spec_.kind() == scenario::TWO_PHASE_COMMIT) {
-            current_ = begin(1);
+            recoverTransactions(context.restored_checkpoint_id);
+            current_ = begin(context.restored_checkpoint_id + 1);
+        }
+    }
+
+    // The transactions pre-committed up to this checkpoint and not yet
+    // committed, as "checkpoint:transaction" pairs.
+    std::string snapshotOperatorState(int64_t checkpoint_id) override {
+        std::string state;
+        for (const auto& [id, transaction] : pending_) {
+            state += std::to_string(id) + ":" + std::to_string(transaction) + ";";
+        }
+        return state;
+    }
+
+    void initializeOperatorState(const std::string& state) override {
+        restored_pending_.clear();
+        size_t start = 0;
+        while (start < state.size()) {
+            size_t colon = state.find(':', start);
+            size_t end = state.find(';', start);
+            if (colon == std::string::npos || end == std::string::npos || colon > end) {
+                throw std::runtime_error("malformed sink transaction state: " + state);
+            }
+            restored_pending_[std::stoll(state.substr(start, colon - start))] =
+                std::stoll(state.substr(colon + 1, end - colon - 1));
+            start = end + 1;
         }
     }
 
@@ -138,8 +166,51 @@ public:
 private:
     Nanos now() const { return clock_->currentProcessingTimeMs() * kNanosPerMilli; }
     int64_t begin(int64_t epoch) {
-        return store_->beginTransaction(sink_index_, subtask_, 0, epoch, now(),
+        return store_->beginTransaction(sink_index_, subtask_, attempt_, epoch, now(),
                                         Nanos(spec_.transaction_timeout_ms()) * kNanosPerMilli);
+    }
+
+    // On restore, like Flink's TwoPhaseCommitSinkFunction: commit the
+    // transactions the restored checkpoint pre-committed (again, which is
+    // idempotent), and abort every other transaction this subtask left
+    // open or pre-committed in earlier attempts.
+    void recoverTransactions(int64_t restored_checkpoint_id) {
+        for (const auto& [checkpoint_id, transaction] : restored_pending_) {
+            if (store_->transactions().count(transaction) == 0) {
+                continue;  // written by another run into another store
+            }
+            if (store_->commit(transaction, now())) {
+                continue;
+            }
+            const std::string& reason = store_->transactions().at(transaction).abort_reason;
+            if (!spec_.ignore_failures_after_transaction_timeout()) {
+                throw std::runtime_error(
+                    "committing transaction " + std::to_string(transaction) + " of checkpoint " +
+                    std::to_string(checkpoint_id) + " on recovery failed: " + reason +
+                    "; raise transaction_timeout_ms above the expected downtime plus the "
+                    "checkpoint interval");
+            }
+            log::warning(
+                "sink", "transaction.lost_after_timeout",
+                {{"transaction", std::to_string(transaction)},
+                 {"checkpoint", std::to_string(checkpoint_id)},
+                 {"records", std::to_string(store_->transactions().at(transaction).records.size())},
+                 {"reason", reason}});
+        }
+        std::vector<int64_t> leftovers;
+        for (const auto& [id, transaction] : store_->transactions()) {
+            bool live = transaction.state == TransactionState::kOpen ||
+                        transaction.state == TransactionState::kPreCommitted;
+            if (live && transaction.sink == sink_index_ && transaction.subtask == subtask_ &&
+                transaction.attempt < attempt_) {
+                leftovers.push_back(id);
+            }
+        }
+        for (int64_t id : leftovers) {
+            store_->abort(id, "aborted on recovery from checkpoint " +
+                                  std::to_string(restored_checkpoint_id) + " by attempt " +
+                                  std::to_string(attempt_));
+        }
     }
 
     ExternalStore* store_;
@@ -151,6 +222,8 @@ private:
     bool final_checkpoint_ = false;
     int64_t current_ = -1;
     std::map<int64_t, int64_t> pending_;  // checkpoint id -> transaction
+    std::map<int64_t, int64_t> restored_pending_;
+    int64_t attempt_ = 0;
     Nanos durable_at_ns_ = 0;
 };
 

@@ -908,7 +908,8 @@ void TstCheckpoints::unalignedRestoreNeedsSameParallelism() {
     auto* error = std::get_if<ScenarioError>(&result);
     QVERIFY(error);
     QVERIFY2(error->field == "--restore", error->format().c_str());
-    QVERIFY2(error->message.find("in-flight data of 'sum -> sink' at parallelism 2") != std::string::npos,
+    QVERIFY2(error->message.find("in-flight data of 'sum -> sink' at parallelism 2") !=
+                 std::string::npos,
              error->message.c_str());
 }
 
@@ -927,12 +928,16 @@ void TstCheckpoints::restoreWithOtherMaxParallelismFails() {
     s.proto.mutable_job()->set_max_parallelism(64);  // the checkpoint has 128
     EngineOptions second_options;
     second_options.restore_path = first->checkpointDir() / ("chk-" + std::to_string(n));
-    second_options.until_ms = 3000;
+    second_options.until_ms = 30000;
     auto second = makeEngine(s, second_options);
     QVERIFY(second);
     second->run();
+    // Every restart fails the same way until the restart strategy gives up.
     QCOMPARE(second->jobStatus(), sluice::JobStatus::kFailed);
+    QCOMPARE(second->numRestarts(), 3);
     const QString cause = QString::fromStdString(second->failureCause());
+    QVERIFY2(cause.contains("Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy"),
+             qPrintable(cause));
     QVERIFY2(cause.contains("max parallelism 128") && cause.contains("64"), qPrintable(cause));
 }
 

@@ -12,7 +12,7 @@ CheckpointCoordinator::CheckpointCoordinator(Environment& env, const JobGraph& j
 
 void CheckpointCoordinator::start() {
     if (config_.enabled && config_.interval_ns > 0) {
-        env_.schedule(env_.now() + config_.interval_ns, this, kPeriodic, 0);
+        env_.schedule(env_.now() + config_.interval_ns, this, kPeriodic, generation_);
     }
     for (size_t i = 0; i < config_.savepoints_at_ns.size(); ++i) {
         env_.schedule(config_.savepoints_at_ns[i], this, kSavepoint, i);
@@ -33,14 +33,41 @@ bool CheckpointCoordinator::sourcesRunning() const {
     return false;
 }
 
+void CheckpointCoordinator::suspend(const std::string& cause) {
+    suspended_ = true;
+    ++generation_;
+    std::vector<int64_t> ids;
+    for (const auto& [id, pending] : pending_) {
+        ids.push_back(id);
+    }
+    for (int64_t id : ids) {
+        abort(id, cause, false);
+    }
+    end_of_data_.clear();
+}
+
+void CheckpointCoordinator::resume() {
+    if (!suspended_) {
+        return;
+    }
+    suspended_ = false;
+    ++generation_;
+    if (config_.enabled && config_.interval_ns > 0) {
+        env_.schedule(env_.now() + config_.interval_ns, this, kPeriodic, generation_);
+    }
+}
+
 void CheckpointCoordinator::onTimer(uint32_t kind, uint64_t arg) {
     if (stopped_ || failed_job_) {
         return;
     }
     switch (kind) {
         case kPeriodic:
+            if (arg != generation_) {
+                break;  // a chain from before a failover
+            }
             trigger(false);
-            env_.schedule(env_.now() + config_.interval_ns, this, kPeriodic, 0);
+            env_.schedule(env_.now() + config_.interval_ns, this, kPeriodic, generation_);
             break;
         case kSavepoint:
             trigger(true);
@@ -56,7 +83,7 @@ void CheckpointCoordinator::onTimer(uint32_t kind, uint64_t arg) {
 }
 
 int64_t CheckpointCoordinator::trigger(bool savepoint) {
-    if (stopped_ || failed_job_ || !sourcesRunning()) {
+    if (stopped_ || suspended_ || failed_job_ || !sourcesRunning()) {
         return -1;
     }
     if (int(pending_.size()) >= config_.max_concurrent && !savepoint) {
@@ -99,6 +126,9 @@ int64_t CheckpointCoordinator::trigger(bool savepoint) {
         }
     }
     env_.schedule(env_.now() + config_.timeout_ns, this, kTimeout, uint64_t(id));
+    if (callbacks_.protocol_listener) {
+        callbacks_.protocol_listener({ProtocolPhase::kCheckpointTriggered, id, -1, -1, 0});
+    }
     return id;
 }
 
@@ -160,6 +190,13 @@ void CheckpointCoordinator::onAcknowledge(const control::AcknowledgeCheckpoint& 
     stats.persisted_bytes += in.persisted_bytes();
     stats.unaligned = stats.unaligned || in.unaligned();
     if (it->second.waiting.empty()) {
+        if (callbacks_.protocol_listener) {
+            callbacks_.protocol_listener(
+                {ProtocolPhase::kAllAcknowledged, ack.checkpoint_id(), -1, -1, 0});
+            if (!pending_.count(ack.checkpoint_id())) {
+                return;  // a failover aborted it in between
+            }
+        }
         complete(ack.checkpoint_id());
     }
 }
@@ -220,7 +257,7 @@ void CheckpointCoordinator::complete(int64_t id) {
     }
 }
 
-void CheckpointCoordinator::abort(int64_t id, const std::string& cause) {
+void CheckpointCoordinator::abort(int64_t id, const std::string& cause, bool counts) {
     pending_.erase(id);
     CheckpointStats& stats = history_[id];
     stats.status = CheckpointStatus::kFailed;
@@ -236,7 +273,7 @@ void CheckpointCoordinator::abort(int64_t id, const std::string& cause) {
     control::Envelope message;
     message.mutable_notify_checkpoint_aborted()->set_checkpoint_id(id);
     broadcast(message);
-    if (cause.rfind("Checkpoint was subsumed", 0) == 0) {
+    if (!counts || cause.rfind("Checkpoint was subsumed", 0) == 0) {
         return;  // not a failure of the job's checkpointing
     }
     if (++consecutive_failures_ > config_.tolerable_failures && !failed_job_) {

@@ -3,6 +3,7 @@
 #include "runtime/checkpoint/checkpoint_config.h"
 #include "runtime/checkpoint/checkpoint_stats.h"
 #include "runtime/core/environment.h"
+#include "runtime/core/protocol_event.h"
 #include "runtime/graph/job_graph.h"
 
 #include <functional>
@@ -42,6 +43,8 @@ public:
         std::function<void(const CheckpointStats&,
                            const std::map<std::pair<int, int>, std::string>& states)>
             on_completed;
+        // Reports kCheckpointTriggered and kAllAcknowledged; may be empty.
+        std::function<void(const ProtocolEvent&)> protocol_listener;
     };
 
     CheckpointCoordinator(Environment& env, const JobGraph& job, CheckpointConfig config,
@@ -54,6 +57,12 @@ public:
     void continueAfter(int64_t id) { next_id_ = std::max(next_id_, id + 1); }
     // Stops triggering; pending checkpoints are left as they are.
     void stop() { stopped_ = true; }
+    // Failover: aborts every pending checkpoint with `cause` and stops
+    // triggering until resume(). Such aborts do not count as failed
+    // checkpoints for the tolerable-failure threshold.
+    void suspend(const std::string& cause);
+    // The restarted job runs: periodic triggering starts again.
+    void resume();
 
     // Triggers a checkpoint (or savepoint) now, if allowed. Returns its id or
     // -1 when the limits (max concurrent, min pause) forbid it.
@@ -85,7 +94,7 @@ private:
     };
 
     void complete(int64_t id);
-    void abort(int64_t id, const std::string& cause);
+    void abort(int64_t id, const std::string& cause, bool counts = true);
     void broadcast(const control::Envelope& message);
     void sendTrigger(int64_t id, int vertex, int subtask);
     bool sourcesRunning() const;
@@ -104,6 +113,9 @@ private:
     int completed_count_ = 0;
     int failed_count_ = 0;
     bool stopped_ = false;
+    bool suspended_ = false;
+    // Identifies the live periodic timer chain; older chains stop.
+    uint64_t generation_ = 0;
     bool failed_job_ = false;
 };
 

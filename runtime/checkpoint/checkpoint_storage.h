@@ -32,6 +32,11 @@ class CheckpointStorage {
 public:
     explicit CheckpointStorage(std::filesystem::path root);
 
+    // Injected faults: uploads take `upload_slowdown` times longer, and
+    // while `failing` every upload fails, so subtasks decline checkpoints.
+    double upload_slowdown = 1.0;
+    bool failing = false;
+
     const std::filesystem::path& root() const { return root_; }
     // Directories; each is created if missing.
     std::filesystem::path checkpointDir(int64_t id) const;

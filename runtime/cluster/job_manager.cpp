@@ -4,6 +4,7 @@
 #include "runtime/core/log.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace sluice {
 
@@ -13,6 +14,8 @@ const char* jobStatusName(JobStatus status) {
             return "CREATED";
         case JobStatus::kRunning:
             return "RUNNING";
+        case JobStatus::kRestarting:
+            return "RESTARTING";
         case JobStatus::kFinished:
             return "FINISHED";
         case JobStatus::kFailed:
@@ -22,6 +25,8 @@ const char* jobStatusName(JobStatus status) {
 }
 
 namespace {
+enum JobManagerTimer : uint32_t { kHeartbeatCheck = 1, kRestart };
+
 bool parseExecutionState(const std::string& name, ExecutionState* state) {
     for (int i = 0; i <= int(ExecutionState::kFailed); ++i) {
         if (name == executionStateName(ExecutionState(i))) {
@@ -38,6 +43,9 @@ JobManager::JobManager(Environment& env, const JobGraph& job, JobManagerConfig c
       job_(job),
       config_(config),
       registered_(size_t(config.task_managers), false),
+      lost_(size_t(config.task_managers), false),
+      instance_(size_t(config.task_managers), 0),
+      restart_strategy_(config.restart_strategy),
       last_heartbeat_(size_t(config.task_managers), 0) {
     for (const JobVertex& vertex : job_.vertices()) {
         total_tasks_ += vertex.parallelism;
@@ -46,6 +54,9 @@ JobManager::JobManager(Environment& env, const JobGraph& job, JobManagerConfig c
 
 void JobManager::start() {
     env_.registerEndpoint(kJobManagerNode, this);
+    if (config_.heartbeat_timeout_ns > 0) {
+        env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatCheck, 0);
+    }
     log::info("jobmanager", "jobmanager.started",
               {{"task_managers", std::to_string(config_.task_managers)},
                {"tasks", std::to_string(total_tasks_)}});
@@ -68,7 +79,21 @@ void JobManager::onControlMessage(const control::Envelope& message) {
     switch (message.payload_case()) {
         case control::Envelope::kRegisterTaskManager: {
             int tm = message.register_task_manager().task_manager();
+            int64_t instance = message.register_task_manager().instance();
+            bool replaced = registered_.at(size_t(tm)) && !lost_.at(size_t(tm)) &&
+                            instance != instance_.at(size_t(tm));
+            instance_.at(size_t(tm)) = instance;
             registered_.at(size_t(tm)) = true;
+            lost_.at(size_t(tm)) = false;
+            if (replaced) {
+                // A new process took the place of one whose heartbeats had not
+                // timed out yet: the tasks of the old process are gone.
+                log::warning(
+                    "jobmanager", "taskmanager.replaced",
+                    {{"task_manager", std::to_string(tm)}, {"instance", std::to_string(instance)}});
+                failover("TaskManager " + std::to_string(tm) +
+                         " was replaced by a new process; the tasks of the old one are lost.");
+            }
             last_heartbeat_.at(size_t(tm)) = env_.now();
             log::info("jobmanager", "taskmanager.registered",
                       {{"task_manager", std::to_string(tm)},
@@ -76,14 +101,27 @@ void JobManager::onControlMessage(const control::Envelope& message) {
             control::Envelope ack;
             ack.mutable_registration_ack()->set_task_manager(tm);
             send(tm, ack);
-            if (std::all_of(registered_.begin(), registered_.end(), [](bool r) { return r; })) {
+            if (status_ == JobStatus::kCreated && allTaskManagersAvailable()) {
                 deploy();
+            } else if (waiting_for_resources_ && allTaskManagersAvailable()) {
+                redeploy();
             }
             break;
         }
-        case control::Envelope::kHeartbeat:
-            last_heartbeat_.at(size_t(message.heartbeat().task_manager())) = env_.now();
+        case control::Envelope::kHeartbeat: {
+            int tm = message.heartbeat().task_manager();
+            if (lost_.at(size_t(tm))) {
+                // The TaskManager lives but was declared lost: release it, so
+                // it cancels its tasks and registers again.
+                control::Envelope disconnect;
+                disconnect.mutable_disconnect()->set_task_manager(tm);
+                disconnect.mutable_disconnect()->set_cause("heartbeat timed out");
+                send(tm, disconnect);
+                break;
+            }
+            last_heartbeat_.at(size_t(tm)) = env_.now();
             break;
+        }
         case control::Envelope::kTaskExecutionState:
             onTaskState(message.task_execution_state());
             break;
@@ -114,6 +152,9 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
         log::error("jobmanager", "task.state_unknown", {{"state", update.state()}});
         return;
     }
+    if (update.attempt() != attempt_) {
+        return;  // a task of an earlier attempt, canceled by a failover
+    }
     task_states_[{update.vertex(), update.subtask()}] = state;
     if (task_listener_) {
         task_listener_(update.vertex(), update.subtask(), state, update.cause());
@@ -122,7 +163,7 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
         case ExecutionState::kDeploying:
             if (++deployed_ == total_tasks_) {
                 control::Envelope start;
-                start.mutable_start_tasks()->set_attempt(0);
+                start.mutable_start_tasks()->set_attempt(attempt_);
                 for (int tm = 0; tm < config_.task_managers; ++tm) {
                     send(tm, start);
                 }
@@ -130,7 +171,20 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
             break;
         case ExecutionState::kRunning:
             if (++running_ == total_tasks_) {
-                startCheckpointing();
+                if (recovering_since_ns_ >= 0) {
+                    recovery_durations_.push_back(env_.now() - recovering_since_ns_);
+                    recoveries_.back().second = env_.now();
+                    log::info("jobmanager", "job.recovered",
+                              {{"attempt", std::to_string(attempt_)},
+                               {"recovery_ms",
+                                std::to_string(recovery_durations_.back() / kNanosPerMilli)}});
+                    recovering_since_ns_ = -1;
+                }
+                if (coordinator_) {
+                    coordinator_->resume();
+                } else {
+                    startCheckpointing();
+                }
             }
             break;
         case ExecutionState::kFinished:
@@ -144,16 +198,13 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
                 setStatus(JobStatus::kFinished);
             }
             break;
-        case ExecutionState::kFailed:
-            if (status_ == JobStatus::kRunning) {
-                // TODO: restart strategies and failover; until then a task
-                // failure fails the job.
-                const JobVertex& vertex = job_.vertex(update.vertex());
-                std::string task = vertex.name + " (" + std::to_string(update.subtask() + 1) + "/" +
-                                   std::to_string(vertex.parallelism) + ")";
-                setStatus(JobStatus::kFailed, "task " + task + " failed: " + update.cause());
-            }
+        case ExecutionState::kFailed: {
+            const JobVertex& vertex = job_.vertex(update.vertex());
+            std::string task = vertex.name + " (" + std::to_string(update.subtask() + 1) + "/" +
+                               std::to_string(vertex.parallelism) + ")";
+            failover("task " + task + " failed: " + update.cause());
             break;
+        }
         default:
             break;
     }
@@ -170,6 +221,7 @@ void JobManager::startCheckpointing() {
         auto it = task_states_.find({vertex, subtask});
         return it != task_states_.end() && it->second == ExecutionState::kRunning;
     };
+    callbacks.protocol_listener = config_.protocol_listener;
     callbacks.fail_job = [this](const std::string& cause) {
         if (coordinator_) {
             coordinator_->stop();
@@ -193,6 +245,10 @@ void JobManager::deploy() {
         }
     }
     setStatus(JobStatus::kRunning);
+    int64_t restore_id = config_.restored_checkpoint_id;
+    if (coordinator_ && coordinator_->latestCompletedId() > 0) {
+        restore_id = coordinator_->latestCompletedId();
+    }
     for (const JobVertex& vertex : job_.vertices()) {
         for (int subtask = 0; subtask < vertex.parallelism; ++subtask) {
             control::Envelope message;
@@ -200,10 +256,112 @@ void JobManager::deploy() {
             deploy->set_vertex(vertex.id);
             deploy->set_subtask(subtask);
             deploy->set_slot(subtask % config_.slots_per_task_manager);
-            deploy->set_attempt(0);
+            deploy->set_attempt(attempt_);
+            deploy->set_restore_checkpoint_id(restore_id);
             send(taskManagerOf(vertex.id, subtask), message);
         }
     }
+}
+
+bool JobManager::allTaskManagersAvailable() const {
+    for (size_t tm = 0; tm < registered_.size(); ++tm) {
+        if (!registered_[tm] || lost_[tm]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void JobManager::failover(const std::string& cause) {
+    if (status_ == JobStatus::kFinished || status_ == JobStatus::kFailed) {
+        return;
+    }
+    if (status_ == JobStatus::kRestarting) {
+        log::info("jobmanager", "failover.ignored", {{"cause", cause}});
+        return;  // already restarting: every task restarts anyway
+    }
+    last_failure_ns_ = env_.now();
+    recovering_since_ns_ = env_.now();
+    recoveries_.emplace_back(env_.now(), -1);
+    restart_strategy_.notifyFailure(env_.now());
+    if (coordinator_) {
+        coordinator_->suspend("Checkpoint was aborted because of a job failover: " + cause);
+    }
+    for (int tm = 0; tm < config_.task_managers; ++tm) {
+        if (registered_[size_t(tm)] && !lost_[size_t(tm)]) {
+            control::Envelope cancel;
+            cancel.mutable_cancel_job_tasks()->set_attempt(attempt_ + 1);
+            cancel.mutable_cancel_job_tasks()->set_cause(cause);
+            send(tm, cancel);
+        }
+    }
+    if (!restart_strategy_.canRestart()) {
+        if (coordinator_) {
+            coordinator_->stop();
+        }
+        setStatus(JobStatus::kFailed, "Recovery is suppressed by " + restart_strategy_.describe() +
+                                          ". Root cause: " + cause);
+        return;
+    }
+    Nanos backoff = restart_strategy_.backoffNs();
+    log::warning("jobmanager", "job.restarting",
+                 {{"attempt", std::to_string(attempt_ + 1)},
+                  {"backoff_ms", std::to_string(backoff / kNanosPerMilli)},
+                  {"cause", cause}});
+    setStatus(JobStatus::kRestarting, cause);
+    env_.schedule(env_.now() + backoff, this, kRestart, uint64_t(attempt_ + 1));
+}
+
+void JobManager::onTimer(uint32_t kind, uint64_t arg) {
+    switch (kind) {
+        case kHeartbeatCheck:
+            if (status_ == JobStatus::kFinished || status_ == JobStatus::kFailed) {
+                return;
+            }
+            checkHeartbeats();
+            env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatCheck, 0);
+            break;
+        case kRestart:
+            if (status_ != JobStatus::kRestarting || int64_t(arg) != attempt_ + 1) {
+                return;
+            }
+            if (allTaskManagersAvailable()) {
+                redeploy();
+            } else {
+                waiting_for_resources_ = true;
+                log::info("jobmanager", "job.waiting_for_resources",
+                          {{"attempt", std::to_string(attempt_ + 1)}});
+            }
+            break;
+        default:
+            break;
+    }
+}
+
+void JobManager::checkHeartbeats() {
+    for (int tm = 0; tm < config_.task_managers; ++tm) {
+        if (!registered_[size_t(tm)] || lost_[size_t(tm)]) {
+            continue;
+        }
+        if (env_.now() - last_heartbeat_[size_t(tm)] <= config_.heartbeat_timeout_ns) {
+            continue;
+        }
+        lost_[size_t(tm)] = true;
+        registered_[size_t(tm)] = false;
+        log::warning("jobmanager", "taskmanager.lost", {{"task_manager", std::to_string(tm)}});
+        failover("Heartbeat of TaskManager " + std::to_string(tm) + " timed out.");
+    }
+}
+
+void JobManager::redeploy() {
+    waiting_for_resources_ = false;
+    ++attempt_;
+    ++num_restarts_;
+    deployed_ = 0;
+    running_ = 0;
+    finished_ = 0;
+    task_states_.clear();
+    deploy();
 }
 
 void JobManager::setStatus(JobStatus status, const std::string& cause) {
@@ -215,10 +373,10 @@ void JobManager::setStatus(JobStatus status, const std::string& cause) {
     if (status == JobStatus::kFailed) {
         log::error("jobmanager", "job.failed", {{"cause", cause}});
     } else {
-        log::info("jobmanager",
-                  std::string("job.") + (status == JobStatus::kRunning    ? "running"
-                                         : status == JobStatus::kFinished ? "finished"
-                                                                          : "created"));
+        std::string name = jobStatusName(status);
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return char(std::tolower(c)); });
+        log::info("jobmanager", "job." + name);
     }
     if (job_listener_) {
         job_listener_(status, cause);

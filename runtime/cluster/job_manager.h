@@ -1,6 +1,7 @@
 #pragma once
 
 #include "runtime/checkpoint/checkpoint_coordinator.h"
+#include "runtime/cluster/restart_strategy.h"
 #include "runtime/core/environment.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/task/task_metrics.h"
@@ -19,7 +20,7 @@ class TaskExecutionState;
 }  // namespace control
 
 // Job status with Flink's JobStatus names.
-enum class JobStatus : uint8_t { kCreated, kRunning, kFinished, kFailed };
+enum class JobStatus : uint8_t { kCreated, kRunning, kRestarting, kFinished, kFailed };
 const char* jobStatusName(JobStatus status);
 
 struct JobManagerConfig {
@@ -28,6 +29,12 @@ struct JobManagerConfig {
     CheckpointConfig checkpointing;
     // Id of the checkpoint the job was restored from, or 0.
     int64_t restored_checkpoint_id = 0;
+    // A TaskManager whose last heartbeat is older than the timeout is lost.
+    Nanos heartbeat_interval_ns = kNanosPerSecond;
+    Nanos heartbeat_timeout_ns = 5 * kNanosPerSecond;
+    RestartStrategyConfig restart_strategy;
+    // Passed on to the checkpoint coordinator; may be empty.
+    std::function<void(const ProtocolEvent&)> protocol_listener;
 };
 
 // Schedules the job onto the TaskManagers and tracks task states. Subtask
@@ -35,7 +42,7 @@ struct JobManagerConfig {
 // s lives on TaskManager s / slots_per_task_manager.
 //
 // Thread safety: environment thread only.
-class JobManager final : public ControlEndpoint {
+class JobManager final : public ControlEndpoint, public TimerTarget {
 public:
     using JobStatusListener = std::function<void(JobStatus status, const std::string& cause)>;
     using TaskStateListener = std::function<void(int vertex, int subtask, ExecutionState state,
@@ -50,11 +57,23 @@ public:
     int taskManagerOf(int vertex, int subtask) const;
     // Latest heartbeat time per TaskManager.
     Nanos lastHeartbeat(int task_manager) const;
+    // Execution attempt of the deployed tasks: 0, then +1 per restart.
+    int64_t attempt() const { return attempt_; }
+    int numRestarts() const { return num_restarts_; }
+    // Time from each failure to every task of the next attempt running.
+    const std::vector<Nanos>& recoveryDurations() const { return recovery_durations_; }
+    // (failure time, time every task ran again or -1) of every failover.
+    const std::vector<std::pair<Nanos, Nanos>>& recoveries() const { return recoveries_; }
+    // Time of the latest failure that started a failover, or -1.
+    Nanos lastFailureNs() const { return last_failure_ns_; }
+    // Fails over the job because of `cause`, as a task failure does.
+    void failover(const std::string& cause);
 
     void setJobStatusListener(JobStatusListener listener) { job_listener_ = std::move(listener); }
     void setTaskStateListener(TaskStateListener listener) { task_listener_ = std::move(listener); }
 
     void onControlMessage(const control::Envelope& message) override;
+    void onTimer(uint32_t kind, uint64_t arg) override;
 
     // Null until every task runs.
     CheckpointCoordinator* checkpointCoordinator() { return coordinator_.get(); }
@@ -66,6 +85,9 @@ private:
     void startCheckpointing();
     void onTaskState(const control::TaskExecutionState& update);
     void deploy();
+    void redeploy();
+    void checkHeartbeats();
+    bool allTaskManagersAvailable() const;
     void setStatus(JobStatus status, const std::string& cause = {});
     void send(int task_manager, const control::Envelope& message);
 
@@ -75,6 +97,17 @@ private:
     JobStatus status_ = JobStatus::kCreated;
     std::string failure_cause_;
     std::vector<bool> registered_;
+    // Declared lost after a heartbeat timeout, until it registers again.
+    std::vector<bool> lost_;
+    std::vector<int64_t> instance_;  // registered process instance per TaskManager
+    RestartStrategy restart_strategy_;
+    int64_t attempt_ = 0;
+    int num_restarts_ = 0;
+    bool waiting_for_resources_ = false;
+    Nanos last_failure_ns_ = -1;
+    Nanos recovering_since_ns_ = -1;
+    std::vector<Nanos> recovery_durations_;
+    std::vector<std::pair<Nanos, Nanos>> recoveries_;
     std::vector<Nanos> last_heartbeat_;
     std::map<std::pair<int, int>, ExecutionState> task_states_;
     int deployed_ = 0;

@@ -27,32 +27,90 @@ void TaskManager::start() {
     log::info("taskmanager", "taskmanager.started",
               {{"task_manager", std::to_string(config_.index)},
                {"slots", std::to_string(config_.slots)}});
+    registerWithJobManager();
+    env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatTimer,
+                  heartbeat_generation_);
+}
+
+void TaskManager::registerWithJobManager() {
     control::Envelope message;
     auto* registration = message.mutable_register_task_manager();
     registration->set_task_manager(config_.index);
     registration->set_slots(config_.slots);
+    registration->set_instance(instance_);
     env_.sendControl(node(), kJobManagerNode, message);
-    env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatTimer, 0);
 }
 
-void TaskManager::onTimer(uint32_t kind, uint64_t) {
-    if (kind != kHeartbeatTimer || stopped_) {
+void TaskManager::kill() {
+    if (killed_) {
+        return;
+    }
+    log::warning("taskmanager", "taskmanager.killed",
+                 {{"task_manager", std::to_string(config_.index)}});
+    killed_ = true;
+    cancelTasks(-1, true);
+    ++heartbeat_generation_;
+}
+
+void TaskManager::restart() {
+    if (!killed_) {
+        return;
+    }
+    killed_ = false;
+    stopped_ = false;
+    ++instance_;
+    ++heartbeat_generation_;
+    start();
+}
+
+void TaskManager::cancelTasks(int64_t attempt, bool silently) {
+    std::vector<std::unique_ptr<StreamTask>> kept;
+    for (auto& task : tasks_) {
+        if (attempt >= 0 && task->attempt() >= attempt) {
+            kept.push_back(std::move(task));
+            continue;
+        }
+        if (shuffle_.find(task->id().vertex, task->id().subtask) == task.get()) {
+            shuffle_.remove(task->id());
+        }
+        task->cancel(silently);
+        retired_.push_back(std::move(task));
+    }
+    tasks_ = std::move(kept);
+}
+
+void TaskManager::onTimer(uint32_t kind, uint64_t arg) {
+    if (kind != kHeartbeatTimer || stopped_ || killed_ || arg != heartbeat_generation_) {
         return;
     }
     control::Envelope message;
     message.mutable_heartbeat()->set_task_manager(config_.index);
     message.mutable_heartbeat()->set_sequence(++heartbeat_sequence_);
     env_.sendControl(node(), kJobManagerNode, message);
-    env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatTimer, 0);
+    env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatTimer,
+                  heartbeat_generation_);
 }
 
 void TaskManager::onControlMessage(const control::Envelope& message) {
+    if (killed_) {
+        return;  // a dead process receives nothing
+    }
     switch (message.payload_case()) {
         case control::Envelope::kDeployTask:
-            deployTask(message.deploy_task().vertex(), message.deploy_task().subtask());
+            deployTask(message);
             break;
         case control::Envelope::kStartTasks:
-            startTasks();
+            startTasks(message.start_tasks().attempt());
+            break;
+        case control::Envelope::kCancelJobTasks:
+            cancelTasks(message.cancel_job_tasks().attempt(), false);
+            break;
+        case control::Envelope::kDisconnect:
+            log::warning("taskmanager", "taskmanager.disconnected",
+                         {{"task_manager", std::to_string(config_.index)},
+                          {"cause", message.disconnect().cause()}});
+            cancelTasks(-1, true);
+            registerWithJobManager();
             break;
         case control::Envelope::kTriggerCheckpoint: {
             const auto& trigger = message.trigger_checkpoint();
@@ -90,7 +148,10 @@ StreamTask* TaskManager::findTask(int vertex, int subtask) {
     return nullptr;
 }
 
-void TaskManager::deployTask(int vertex, int subtask) {
+void TaskManager::deployTask(const control::Envelope& message) {
+    const auto& deploy = message.deploy_task();
+    int vertex = deploy.vertex();
+    int subtask = deploy.subtask();
     TaskSpec spec;
     spec.stream_graph = &stream_graph_;
     spec.job_graph = &job_;
@@ -101,8 +162,13 @@ void TaskManager::deployTask(int vertex, int subtask) {
     spec.state_backend = config_.state_backend;
     spec.storage = config_.storage;
     spec.registry = config_.registry;
-    spec.restore = config_.restore;
-    spec.restore_storage = config_.restore_storage;
+    spec.attempt = deploy.attempt();
+    spec.protocol_listener = config_.protocol_listener;
+    if (deploy.restore_checkpoint_id() > 0 && config_.restore_lookup) {
+        auto [metadata, storage] = config_.restore_lookup(deploy.restore_checkpoint_id());
+        spec.restore = metadata;
+        spec.restore_storage = storage;
+    }
     auto task = std::make_unique<StreamTask>(env_, segments_, spec);
     task->setStateListener([this](StreamTask& t, ExecutionState state, const std::string& cause) {
         reportState(t, state, cause);
@@ -115,8 +181,11 @@ void TaskManager::deployTask(int vertex, int subtask) {
     reportState(*tasks_.back(), ExecutionState::kDeploying, {});
 }
 
-void TaskManager::startTasks() {
+void TaskManager::startTasks(int64_t attempt) {
     for (auto& task : tasks_) {
+        if (task->attempt() != attempt) {
+            continue;
+        }
         if (!shuffle_.connectInputs(*task, job_)) {
             log::error("taskmanager", "task.connect_failed", {{"task", task->name()}});
             reportState(*task, ExecutionState::kFailed, "a producer of its input is not deployed");
@@ -124,7 +193,9 @@ void TaskManager::startTasks() {
         }
     }
     for (auto& task : tasks_) {
-        task->start();
+        if (task->attempt() == attempt && task->state() == ExecutionState::kCreated) {
+            task->start();
+        }
     }
 }
 
@@ -142,6 +213,7 @@ void TaskManager::reportState(StreamTask& task, ExecutionState state, const std:
     update->set_subtask(task.id().subtask);
     update->set_state(executionStateName(state));
     update->set_cause(cause);
+    update->set_attempt(task.attempt());
     env_.sendControl(node(), kJobManagerNode, message);
 }
 

@@ -23,8 +23,13 @@ struct TaskManagerConfig {
     StateBackendConfig state_backend;
     CheckpointStorage* storage = nullptr;
     SharedStateRegistry* registry = nullptr;
-    const checkpoint::CheckpointMetadata* restore = nullptr;
-    const CheckpointStorage* restore_storage = nullptr;
+    // Finds a completed checkpoint or savepoint by id, for deployments
+    // that restore; returns {null, null} when it is unknown.
+    std::function<std::pair<const checkpoint::CheckpointMetadata*, const CheckpointStorage*>(
+        int64_t checkpoint_id)>
+        restore_lookup;
+    // Passed on to every task; see TaskSpec::protocol_listener.
+    std::function<void(const ProtocolEvent&)> protocol_listener;
 };
 
 // Runs the tasks deployed to it. Registers with the JobManager, sends
@@ -43,6 +48,12 @@ public:
     void start();
     // Stops heartbeats, such as when the job reached a terminal state.
     void stop() { stopped_ = true; }
+    // The process dies: its tasks stop without reporting, and it sends and
+    // receives nothing until restart().
+    void kill();
+    // A replacement process starts in its place and registers again.
+    void restart();
+    bool killed() const { return killed_; }
     int index() const { return config_.index; }
     int node() const { return taskManagerNode(config_.index); }
     const std::vector<std::unique_ptr<StreamTask>>& tasks() const { return tasks_; }
@@ -55,8 +66,12 @@ public:
     void onTimer(uint32_t kind, uint64_t arg) override;
 
 private:
-    void deployTask(int vertex, int subtask);
-    void startTasks();
+    void deployTask(const control::Envelope& message);
+    void startTasks(int64_t attempt);
+    // Cancels the tasks of attempts before `attempt` (all for -1) and keeps
+    // them until the run ends, because scheduled events still point at them.
+    void cancelTasks(int64_t attempt, bool silently);
+    void registerWithJobManager();
     void reportState(StreamTask& task, ExecutionState state, const std::string& cause);
     StreamTask* findTask(int vertex, int subtask);
 
@@ -67,8 +82,13 @@ private:
     ShuffleRegistry& shuffle_;
     TaskManagerConfig config_;
     std::vector<std::unique_ptr<StreamTask>> tasks_;
+    std::vector<std::unique_ptr<StreamTask>> retired_;
     int64_t heartbeat_sequence_ = 0;
+    // Identifies the live heartbeat timer chain; older chains stop.
+    uint64_t heartbeat_generation_ = 0;
     bool stopped_ = false;
+    bool killed_ = false;
+    int64_t instance_ = 0;
     TaskCreatedListener created_listener_;
 };
 

@@ -57,6 +57,9 @@ void InputGate::startTransfer(int index, NetworkBuffer buffer, int backlog) {
 }
 
 void InputGate::onTimer(uint32_t kind, uint64_t arg) {
+    if (canceled_) {
+        return;
+    }
     if (kind == kArrivalTimer) {
         onArrival(int(arg));
     }

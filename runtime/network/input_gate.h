@@ -82,6 +82,10 @@ public:
     void setBlocked(int channel, bool blocked);
 
     void onTimer(uint32_t kind, uint64_t arg) override;
+    // Stops the gate for good: buffers still in flight to it are dropped on
+    // arrival and no more credit is announced.
+    void cancel() { canceled_ = true; }
+    bool canceled() const { return canceled_; }
 
     // Metrics.
     int queuedBuffers() const;
@@ -106,6 +110,7 @@ private:
     int floating_free_;
     std::deque<int> floating_waiters_;
     std::function<void()> data_listener_;
+    bool canceled_ = false;
     std::function<void(int, const NetworkBuffer&)> arrival_observer_;
 };
 

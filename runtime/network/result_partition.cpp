@@ -189,7 +189,7 @@ int ResultPartition::queuedBuffers() const {
 
 void ResultPartition::trySend(int index) {
     Subpartition& sub = subpartitions_[index];
-    if (!sub.consumer) {
+    if (canceled_ || !sub.consumer) {
         return;  // not connected yet; the consumer's first credit triggers sending
     }
     bool released = false;
@@ -230,7 +230,7 @@ void ResultPartition::releasePoolBuffer() {
 }
 
 void ResultPartition::onTimer(uint32_t kind, uint64_t arg) {
-    if (kind != kCreditTimer) {
+    if (kind != kCreditTimer || canceled_) {
         return;
     }
     int index = int(arg >> 32);

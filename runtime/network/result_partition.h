@@ -98,6 +98,9 @@ public:
     void endStep();
 
     void onTimer(uint32_t kind, uint64_t arg) override;
+    // Stops the partition for good: nothing more is sent, credits are
+    // ignored.
+    void cancel() { canceled_ = true; }
 
     // Pool usage for outPoolUsage, 0..1.
     double poolUsage() const { return pool_size_ ? double(buffers_in_use_) / pool_size_ : 0.0; }
@@ -124,6 +127,7 @@ private:
     int pool_size_;
     int buffers_in_use_ = 0;
     bool in_step_ = false;
+    bool canceled_ = false;
     int index_ = 0;
     std::function<void()> availability_listener_;
 };

@@ -63,6 +63,8 @@ public:
     virtual void close() {}
     // Checkpoint hooks; see StreamOperatorBase::snapshotState.
     virtual Nanos snapshotState(int64_t checkpoint_id) { return 0; }
+    virtual std::string snapshotOperatorState(int64_t checkpoint_id) { return {}; }
+    virtual void initializeOperatorState(const std::string& state) {}
     virtual void notifyCheckpointComplete(int64_t checkpoint_id) {}
     virtual void notifyCheckpointAborted(int64_t checkpoint_id) {}
 };
@@ -81,6 +83,12 @@ public:
     void close() override { sink_->close(); }
     Nanos snapshotState(int64_t checkpoint_id) override {
         return sink_->snapshotState(checkpoint_id);
+    }
+    std::string snapshotOperatorState(int64_t checkpoint_id) override {
+        return sink_->snapshotOperatorState(checkpoint_id);
+    }
+    void initializeOperatorState(const std::string& state) override {
+        sink_->initializeOperatorState(state);
     }
     void notifyCheckpointComplete(int64_t checkpoint_id) override {
         sink_->notifyCheckpointComplete(checkpoint_id);

@@ -63,6 +63,10 @@ struct OperatorContext {
     // two-phase-commit sink commits its last transaction when that
     // checkpoint completes rather than in finish().
     bool final_checkpoint = false;
+    // Execution attempt of the task: 0, then +1 per job restart.
+    int64_t attempt = 0;
+    // Id of the checkpoint the task restored from, or 0.
+    int64_t restored_checkpoint_id = 0;
 };
 
 }  // namespace sluice

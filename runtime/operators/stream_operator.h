@@ -52,6 +52,12 @@ public:
     // which is later when a sink must wait for outstanding writes. Then the
     // coordinator calls notifyCheckpointComplete or notifyCheckpointAborted.
     virtual Nanos snapshotState(int64_t checkpoint_id) { return 0; }
+    // Operator (non-keyed) state of this subtask for checkpoint
+    // `checkpoint_id`, taken after snapshotState; empty for none.
+    virtual std::string snapshotOperatorState(int64_t checkpoint_id) { return {}; }
+    // Hands the operator state of the restored checkpoint to the operator
+    // before open(); not called on a fresh start.
+    virtual void initializeOperatorState(const std::string& state) {}
     virtual void notifyCheckpointComplete(int64_t checkpoint_id) {}
     virtual void notifyCheckpointAborted(int64_t checkpoint_id) {}
     // Pending timers, for the snapshot; and restored timers, filtered to the

@@ -88,6 +88,8 @@ void StreamTask::buildChain() {
             keyGroupRangeForSubtask(node.max_parallelism, node.parallelism, spec_.id.subtask);
         context->processing_time = this;
         context->final_checkpoint = takesFinalCheckpoint();
+        context->attempt = spec_.attempt;
+        context->restored_checkpoint_id = spec_.restore ? spec_.restore->checkpoint_id() : 0;
         context->cost.ns_per_record = node.cost.ns_per_record;
         context->cost.jitter = node.cost.jitter;
         std::unique_ptr<KeyedStateBackend> backend;
@@ -189,6 +191,12 @@ void StreamTask::restoreState() {
                 for (const auto& offset : op_state.source_offsets()) {
                     offsets[offset.partition()] = uint64_t(offset.offset());
                 }
+                // Sink transactions belong to one subtask: Flink hands a
+                // sink's list state to subtasks by index unless rescaled.
+                if (!op_state.transaction_state().empty() &&
+                    op_state.subtask() == spec_.id.subtask) {
+                    operators_[i]->initializeOperatorState(op_state.transaction_state());
+                }
             }
         }
         if (backends_[i] && !handles.empty()) {
@@ -263,6 +271,12 @@ void StreamTask::start() {
     setState(ExecutionState::kInitializing);
     activity_since_ns_ = env_.now();
     clock_ns_ = env_.now();
+    if (spec_.restore) {
+        report(ProtocolPhase::kDuringRestore, spec_.restore->checkpoint_id());
+        if (state_ != ExecutionState::kInitializing) {
+            return;
+        }
+    }
     try {
         restoreState();
         for (auto& op : operators_) {
@@ -288,6 +302,9 @@ void StreamTask::wake() {
 }
 
 void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
+    if (state_ == ExecutionState::kCanceled || state_ == ExecutionState::kFailed) {
+        return;  // timers of a stopped task are left to expire
+    }
     clock_ns_ = env_.now();
     switch (kind) {
         case kStepStart:
@@ -515,7 +532,7 @@ Nanos StreamTask::stepCostNs() {
         }
         total += cost;
     }
-    return Nanos(std::llround(total));
+    return Nanos(std::llround(total * cost_factor_));
 }
 
 void StreamTask::endStep() {
@@ -735,8 +752,52 @@ void StreamTask::closeAndFinish() {
 }
 
 void StreamTask::fail(const std::string& cause) {
+    if (state_ == ExecutionState::kFailed || state_ == ExecutionState::kCanceled) {
+        return;
+    }
     setActivity(TaskActivity::kIdle);
+    cancelNetwork();
     setState(ExecutionState::kFailed, cause);
+}
+
+void StreamTask::failExternally(const std::string& cause) {
+    if (state_ == ExecutionState::kRunning || state_ == ExecutionState::kInitializing) {
+        fail(cause);
+    }
+}
+
+void StreamTask::cancel(bool silently) {
+    if (state_ == ExecutionState::kCanceled) {
+        return;
+    }
+    bool stopped = state_ == ExecutionState::kFailed || state_ == ExecutionState::kFinished;
+    setActivity(TaskActivity::kIdle);
+    cancelNetwork();
+    if (silently || stopped) {
+        state_ = ExecutionState::kCanceled;
+    } else {
+        setState(ExecutionState::kCanceled);
+    }
+    // Close local state now: the next attempt opens its own instance.
+    for (auto& backend : backends_) {
+        backend.reset();
+    }
+}
+
+void StreamTask::cancelNetwork() {
+    for (auto& partition : partitions_) {
+        partition->cancel();
+    }
+    for (auto& gate : gates_) {
+        gate->cancel();
+    }
+}
+
+void StreamTask::report(ProtocolPhase phase, int64_t checkpoint_id) {
+    if (spec_.protocol_listener) {
+        spec_.protocol_listener(
+            {phase, checkpoint_id, spec_.id.vertex, spec_.id.subtask, spec_.attempt});
+    }
 }
 
 }  // namespace sluice

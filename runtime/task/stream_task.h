@@ -5,6 +5,7 @@
 #include "runtime/checkpoint/checkpoint_storage.h"
 #include "runtime/checkpoint/shared_state_registry.h"
 #include "runtime/core/environment.h"
+#include "runtime/core/protocol_event.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/network/input_gate.h"
 #include "runtime/network/result_partition.h"
@@ -16,8 +17,8 @@
 #include "runtime/task/task_metrics.h"
 #include "runtime/task/watermark_valve.h"
 
-#include <functional>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,6 +53,10 @@ struct TaskSpec {
     // Simulated CPU time after which a step ends and the rest of its input
     // buffer waits for the next step.
     Nanos step_quantum_ns = kNanosPerMilli;
+    // Execution attempt: 0 for the first deployment, +1 per job restart.
+    int64_t attempt = 0;
+    // Receives the protocol phases the task passes; may be empty.
+    std::function<void(const ProtocolEvent&)> protocol_listener;
 };
 
 // One subtask: a chain of operators run by a single-threaded mailbox loop.
@@ -89,6 +94,16 @@ public:
 
     // Opens the operators, announces initial credit and starts processing.
     void start();
+    // Stops the task for a failover: no more processing, sending or
+    // timers. Reports CANCELED unless `silently` (a killed process reports
+    // nothing).
+    void cancel(bool silently);
+    // Fails the task from outside, such as an injected exception or a lost
+    // network connection. Does nothing unless the task is running.
+    void failExternally(const std::string& cause);
+    // Multiplies the per-record cost of every chained operator; 1 restores it.
+    void setCostFactor(double factor) { cost_factor_ = factor; }
+    int64_t attempt() const { return spec_.attempt; }
 
     // Counters including the activity in progress until now.
     TaskCounters counters() const;
@@ -156,7 +171,8 @@ private:
         bool ack_scheduled = false;
         std::vector<checkpoint::KeyedStateHandle> keyed_handles;
         std::vector<PartitionOffset> source_offsets;
-        std::vector<std::pair<int, TimerSnapshot>> timers;  // (stream node, timer)
+        std::vector<std::pair<int, TimerSnapshot>> timers;         // (stream node, timer)
+        std::vector<std::pair<int, std::string>> operator_states;  // (stream node, state)
     };
 
     void buildChain();
@@ -166,6 +182,7 @@ private:
     void handleBarrier(int flat_channel, const NetworkBuffer& barrier);
     void beginCheckpoint(int64_t id, Nanos trigger_ns, bool savepoint);
     void cancelCheckpoint(const std::string& reason);
+    void declineCheckpoint(int64_t id, const std::string& reason);
     void markBarrierReceived(int flat_channel);
     void takeSnapshot(bool unaligned);
     void persistInFlightInput();
@@ -195,6 +212,8 @@ private:
         return spec_.checkpointing.enabled && spec_.checkpointing.interval_ns > 0;
     }
     void fail(const std::string& cause);
+    void cancelNetwork();
+    void report(ProtocolPhase phase, int64_t checkpoint_id);
     void setState(ExecutionState state, const std::string& cause = {});
     void setActivity(TaskActivity activity);
     void scheduleFlushIfNeeded();
@@ -250,6 +269,7 @@ private:
     bool input_finished_ = false;
     // End of input reached and operators finished; the task waits for a
     // checkpoint taken from now on to complete before it closes them.
+    double cost_factor_ = 1.0;
     bool awaiting_final_checkpoint_ = false;
     int64_t final_checkpoint_id_ = 0;  // 0: none snapshotted yet
     Nanos step_started_ns_ = 0;

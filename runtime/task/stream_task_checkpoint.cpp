@@ -84,6 +84,10 @@ void StreamTask::handleBarrier(int flat, const NetworkBuffer& barrier) {
             endCheckpointForNewer(id, "barrier");
         }
         beginCheckpoint(id, barrier.event_time_ns, barrier.event_flags & kBarrierSavepoint);
+        report(ProtocolPhase::kDuringAlignment, id);
+        if (state_ != ExecutionState::kRunning) {
+            return;
+        }
     }
     if (checkpoint_.received[size_t(flat)]) {
         return;
@@ -273,8 +277,13 @@ void StreamTask::takeSnapshot(bool unaligned) {
         }
     }
     Nanos durable_at = 0;
-    for (auto& op : operators_) {
-        durable_at = std::max(durable_at, op->snapshotState(checkpoint_.id));
+    checkpoint_.operator_states.clear();
+    for (size_t i = 0; i < operators_.size(); ++i) {
+        durable_at = std::max(durable_at, operators_[i]->snapshotState(checkpoint_.id));
+        std::string state = operators_[i]->snapshotOperatorState(checkpoint_.id);
+        if (!state.empty()) {
+            checkpoint_.operator_states.emplace_back(v.nodes[i], std::move(state));
+        }
     }
     uint64_t flags =
         (unaligned ? kBarrierPriority : 0) | (checkpoint_.savepoint ? kBarrierSavepoint : 0);
@@ -308,6 +317,7 @@ void StreamTask::takeSnapshot(bool unaligned) {
     if (!in_step_) {
         wake();  // run a step that accounts the synchronous time
     }
+    report(ProtocolPhase::kAfterSyncSnapshot, checkpoint_.id);
 }
 
 void StreamTask::maybeAcknowledge() {
@@ -339,7 +349,8 @@ bool StreamTask::maybeAcknowledge(CheckpointProgress& progress) {
         }
     }
     int64_t upload_bytes = progress.incremental_bytes + progress.persisted_bytes;
-    Nanos async_ns = Nanos(double(upload_bytes) * 8.0 * double(kNanosPerSecond) /
+    double slowdown = spec_.storage ? std::max(1.0, spec_.storage->upload_slowdown) : 1.0;
+    Nanos async_ns = Nanos(double(upload_bytes) * 8.0 * double(kNanosPerSecond) * slowdown /
                            double(spec_.checkpointing.upload_bits_per_second));
     Nanos ready_at = std::max(progress.snapshot_done_ns + async_ns, progress.durable_at_ns);
     if (env_.now() < ready_at) {
@@ -349,11 +360,18 @@ bool StreamTask::maybeAcknowledge(CheckpointProgress& progress) {
         }
         return false;
     }
+    if (spec_.storage && spec_.storage->failing) {
+        declineCheckpoint(progress.id, "uploading the snapshot to checkpoint storage failed");
+        return true;
+    }
     sendAcknowledge(progress);
     return true;
 }
 
 void StreamTask::sendAcknowledge(CheckpointProgress& progress) {
+    if (state_ != ExecutionState::kRunning) {
+        return;  // failed or canceled while the snapshot was being written
+    }
     control::Envelope message;
     auto* ack = message.mutable_acknowledge_checkpoint();
     ack->set_checkpoint_id(progress.id);
@@ -396,6 +414,12 @@ void StreamTask::sendAcknowledge(CheckpointProgress& progress) {
             out->set_offset(int64_t(offset.offset));
         }
     }
+    for (const auto& [node, bytes] : progress.operator_states) {
+        auto* op_state = state.add_operator_state();
+        op_state->set_operator_(node);
+        op_state->set_subtask(spec_.id.subtask);
+        op_state->set_transaction_state(bytes);
+    }
     for (const PersistedBuffer& buffer : channelState(progress.id)) {
         auto* out = state.add_channel_state();
         out->set_gate_or_partition(buffer.gate_or_partition);
@@ -413,6 +437,10 @@ void StreamTask::cancelCheckpoint(const std::string& reason) {
     int64_t id = checkpoint_.id;
     checkpoint_.active = false;
     unblockAllChannels();
+    declineCheckpoint(id, reason);
+}
+
+void StreamTask::declineCheckpoint(int64_t id, const std::string& reason) {
     log::info("task", "checkpoint.declined",
               {{"task", name()}, {"checkpoint", std::to_string(id)}, {"reason", reason}});
     control::Envelope message;
@@ -425,6 +453,9 @@ void StreamTask::cancelCheckpoint(const std::string& reason) {
 }
 
 void StreamTask::notifyCheckpointComplete(int64_t id) {
+    if (state_ != ExecutionState::kRunning) {
+        return;
+    }
     finishing_.erase(finishing_.begin(), finishing_.upper_bound(id));
     for (auto& op : operators_) {
         op->notifyCheckpointComplete(id);
@@ -434,9 +465,13 @@ void StreamTask::notifyCheckpointComplete(int64_t id) {
     if (awaiting_final_checkpoint_ && final_checkpoint_id_ > 0 && id >= final_checkpoint_id_) {
         closeAndFinish();
     }
+    report(ProtocolPhase::kAfterNotify, id);
 }
 
 void StreamTask::notifyCheckpointAborted(int64_t id) {
+    if (state_ != ExecutionState::kRunning) {
+        return;
+    }
     finishing_.erase(id);
     if (checkpoint_.active && checkpoint_.id == id) {
         checkpoint_.active = false;

@@ -1,0 +1,521 @@
+// The fault-injection part of Engine: scenario and run-time faults, their
+// triggers (time, records, protocol phase, event index) and what each kind
+// does to the simulated cluster.
+
+#include "proto/control.pb.h"
+#include "runtime/core/log.h"
+#include "sim/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sluice::sim {
+
+namespace {
+
+Nanos ms(uint64_t value) {
+    return Nanos(value) * kNanosPerMilli;
+}
+
+scenario::ControlMessageKind controlKindOf(const control::Envelope& message) {
+    switch (message.payload_case()) {
+        case control::Envelope::kAcknowledgeCheckpoint:
+            return scenario::ACKNOWLEDGE_CHECKPOINT;
+        case control::Envelope::kNotifyCheckpointComplete:
+            return scenario::NOTIFY_CHECKPOINT_COMPLETE;
+        case control::Envelope::kTriggerCheckpoint:
+            return scenario::TRIGGER_CHECKPOINT;
+        case control::Envelope::kDeclineCheckpoint:
+            return scenario::DECLINE_CHECKPOINT;
+        case control::Envelope::kNotifyCheckpointAborted:
+            return scenario::NOTIFY_CHECKPOINT_ABORTED;
+        case control::Envelope::kHeartbeat:
+            return scenario::HEARTBEAT;
+        default:
+            return scenario::CONTROL_MESSAGE_KIND_UNSPECIFIED;
+    }
+}
+
+// Scenario node numbers: -1 is the JobManager, 0.. the TaskManagers.
+int simNode(int scenario_node) {
+    return scenario_node < 0 ? kJobManagerNode : taskManagerNode(scenario_node);
+}
+
+}  // namespace
+
+void Engine::setUpFaults() {
+    fault_timer_ = std::make_unique<FaultTimer>(*this);
+    for (const auto& fault : scenario_.proto.faults().fault()) {
+        pending_faults_.push_back({fault, false, false, 0, false});
+    }
+    addSwarmFaults();
+    for (size_t i = 0; i < pending_faults_.size(); ++i) {
+        const auto& trigger = pending_faults_[i].fault.trigger();
+        if (trigger.has_after_records()) {
+            has_record_triggers_ = true;
+        } else if (trigger.when_case() == scenario::Trigger::kAtMs) {
+            sim_->schedule(ms(trigger.at_ms()), fault_timer_.get(), kFaultAtTime, i);
+        }
+    }
+    sim_->setControlFilter([this](int from, int to, const control::Envelope& message) {
+        return filterControlMessage(from, to, message);
+    });
+}
+
+void Engine::addSwarmFaults() {
+    const scenario::Swarm& swarm = scenario_.proto.faults().swarm();
+    if (swarm.kinds().empty()) {
+        return;
+    }
+    // A PRNG of its own, so the schedule does not shift the run's other
+    // random draws.
+    Prng prng(mix64(seed_ ^ 0x5377a2b1f0c3d9e7ULL));
+    Nanos start = ms(swarm.start_ms());
+    Nanos end = ms(swarm.end_ms());
+    double minutes = double(end - start) / double(60 * kNanosPerSecond);
+    // Poisson number of faults, by inversion, capped at max_faults.
+    double mean = swarm.faults_per_minute() * minutes;
+    double u = double(prng.nextU64() >> 11) * 0x1.0p-53;
+    double p = std::exp(-mean);
+    double cumulative = p;
+    uint32_t count = 0;
+    while (u > cumulative && count < swarm.max_faults()) {
+        ++count;
+        p *= mean / double(count);
+        cumulative += p;
+    }
+    const auto& operators = scenario_.proto.job().operators();
+    int task_managers = int(scenario_.proto.cluster().task_managers());
+    for (uint32_t i = 0; i < count; ++i) {
+        scenario::Fault fault;
+        Nanos at = start + Nanos(prng.nextU64() % uint64_t(std::max<Nanos>(1, end - start)));
+        fault.mutable_trigger()->set_at_ms(uint64_t(at / kNanosPerMilli));
+        auto kind = swarm.kinds(int(prng.nextU64() % uint64_t(swarm.kinds_size())));
+        const auto& op = operators[int(prng.nextU64() % uint64_t(operators.size()))];
+        uint32_t subtask = uint32_t(prng.nextU64() % std::max<uint64_t>(1, op.parallelism()));
+        int tm = int(prng.nextU64() % uint64_t(task_managers));
+        switch (kind) {
+            case scenario::KILL_TASK_MANAGER:
+                fault.mutable_kill_task_manager()->set_task_manager(uint32_t(tm));
+                fault.mutable_kill_task_manager()->set_restart_after_ms(1000);
+                break;
+            case scenario::FAIL_SUBTASK:
+                fault.mutable_fail_subtask()->set_operator_(op.id());
+                fault.mutable_fail_subtask()->set_subtask(subtask);
+                fault.mutable_fail_subtask()->set_message("swarm failure");
+                break;
+            case scenario::PARTITION_LINK:
+                fault.mutable_partition_link()->set_from_node(-1);
+                fault.mutable_partition_link()->set_to_node(tm);
+                fault.mutable_partition_link()->set_duration_ms(8000);
+                break;
+            case scenario::DROP_CONTROL_MESSAGE:
+                fault.mutable_control_message()->set_kind(
+                    prng.nextU64() % 2 == 0 ? scenario::ACKNOWLEDGE_CHECKPOINT
+                                            : scenario::NOTIFY_CHECKPOINT_COMPLETE);
+                fault.mutable_control_message()->set_drop(true);
+                fault.mutable_control_message()->set_count(1);
+                break;
+            case scenario::SLOW_OPERATOR:
+                fault.mutable_slow_operator()->set_operator_(op.id());
+                fault.mutable_slow_operator()->set_subtask(int32_t(subtask));
+                fault.mutable_slow_operator()->set_factor(10);
+                fault.mutable_slow_operator()->set_duration_ms(3000);
+                break;
+            case scenario::STORAGE_FAILURE:
+                fault.mutable_storage()->set_fail(true);
+                fault.mutable_storage()->set_duration_ms(3000);
+                break;
+            default:
+                continue;  // kinds without a swarm form are skipped
+        }
+        pending_faults_.push_back({fault, false, false, 0, false});
+    }
+}
+
+std::string Engine::checkFault(const scenario::Fault& fault) const {
+    int task_managers = int(scenario_.proto.cluster().task_managers());
+    auto find_operator = [&](const std::string& id) -> const scenario::Operator* {
+        for (const auto& op : scenario_.proto.job().operators()) {
+            if (op.id() == id) {
+                return &op;
+            }
+        }
+        return nullptr;
+    };
+    switch (fault.kind_case()) {
+        case scenario::Fault::kKillTaskManager:
+            if (int(fault.kill_task_manager().task_manager()) >= task_managers) {
+                return "task_manager " + std::to_string(fault.kill_task_manager().task_manager()) +
+                       " does not exist; the cluster has " + std::to_string(task_managers);
+            }
+            return {};
+        case scenario::Fault::kFailSubtask: {
+            const auto* op = find_operator(fault.fail_subtask().operator_());
+            if (!op) {
+                return "operator '" + fault.fail_subtask().operator_() + "' not found";
+            }
+            if (fault.fail_subtask().subtask() >= op->parallelism()) {
+                return "subtask " + std::to_string(fault.fail_subtask().subtask()) +
+                       " does not exist; operator '" + op->id() + "' has parallelism " +
+                       std::to_string(op->parallelism());
+            }
+            return {};
+        }
+        case scenario::Fault::kPartitionLink: {
+            const auto& link = fault.partition_link();
+            for (int node : {link.from_node(), link.to_node()}) {
+                if (node < -1 || node >= task_managers) {
+                    return "node " + std::to_string(node) +
+                           " does not exist; use -1 for the JobManager or 0.." +
+                           std::to_string(task_managers - 1) + " for TaskManagers";
+                }
+            }
+            if (link.from_node() == link.to_node()) {
+                return "from_node and to_node are the same node";
+            }
+            return {};
+        }
+        case scenario::Fault::kControlMessage:
+            if (fault.control_message().kind() == scenario::CONTROL_MESSAGE_KIND_UNSPECIFIED) {
+                return "control_message.kind is missing";
+            }
+            return {};
+        case scenario::Fault::kSlowOperator:
+            if (!find_operator(fault.slow_operator().operator_())) {
+                return "operator '" + fault.slow_operator().operator_() + "' not found";
+            }
+            return {};
+        case scenario::Fault::kStorage:
+            return {};
+        case scenario::Fault::kStoreRejectWrites:
+            // TODO: make the external store reject writes.
+            return "store_reject_writes is not supported yet";
+        case scenario::Fault::KIND_NOT_SET:
+            return "the fault has no kind";
+    }
+    return {};
+}
+
+std::string Engine::injectFault(const scenario::Fault& fault) {
+    if (std::string error = checkFault(fault); !error.empty()) {
+        return error;
+    }
+    pending_faults_.push_back({fault, true, false, 0, false});
+    PendingFault& pending = pending_faults_.back();
+    const auto& trigger = fault.trigger();
+    switch (trigger.when_case()) {
+        case scenario::Trigger::WHEN_NOT_SET:
+            fire(pending);
+            break;
+        case scenario::Trigger::kAtMs:
+            sim_->schedule(std::max(now(), ms(trigger.at_ms())), fault_timer_.get(), kFaultAtTime,
+                           pending_faults_.size() - 1);
+            break;
+        case scenario::Trigger::kAfterRecords:
+            has_record_triggers_ = true;
+            break;
+        case scenario::Trigger::kPhase:
+            break;
+    }
+    return {};
+}
+
+void Engine::injectFaultAtEvent(uint64_t event_index, const scenario::Fault& fault) {
+    scenario::Fault copy = fault;
+    copy.clear_trigger();
+    pending_faults_.push_back({copy, true, false, event_index, true});
+    has_event_faults_ = true;
+}
+
+void Engine::fireDueFaults() {
+    if (has_event_faults_) {
+        bool left = false;
+        for (auto& pending : pending_faults_) {
+            if (!pending.use_event_index || pending.fired) {
+                continue;
+            }
+            if (pending.at_event <= eventCount()) {
+                fire(pending);
+            } else {
+                left = true;
+            }
+        }
+        has_event_faults_ = left;
+    }
+    if (!has_record_triggers_) {
+        return;
+    }
+    bool left = false;
+    for (auto& pending : pending_faults_) {
+        if (pending.fired || !pending.fault.trigger().has_after_records()) {
+            continue;
+        }
+        const auto& trigger = pending.fault.trigger().after_records();
+        uint64_t records = 0;
+        for (StreamTask* task : liveTasksOf(trigger.operator_(), trigger.subtask())) {
+            for (int i = 0; i < task->operatorCount(); ++i) {
+                const auto& node = streamGraph().node(task->operatorNode(i));
+                if (node.name == trigger.operator_()) {
+                    records += task->operatorContext(i).metrics.records_in;
+                }
+            }
+        }
+        if (records >= trigger.records()) {
+            fire(pending);
+        } else {
+            left = true;
+        }
+    }
+    has_record_triggers_ = left;
+}
+
+bool Engine::phaseMatches(const scenario::PhaseTrigger& trigger, const ProtocolEvent& event) const {
+    static constexpr scenario::ProtocolPhase kPhases[] = {
+        scenario::CHECKPOINT_TRIGGERED, scenario::DURING_ALIGNMENT, scenario::AFTER_SYNC_SNAPSHOT,
+        scenario::ALL_ACKNOWLEDGED,     scenario::AFTER_NOTIFY,     scenario::DURING_RESTORE};
+    if (trigger.phase() != kPhases[size_t(event.phase)]) {
+        return false;
+    }
+    if (trigger.checkpoint_id() != 0 && trigger.checkpoint_id() != event.checkpoint_id) {
+        return false;
+    }
+    if (!trigger.operator_().empty()) {
+        if (event.vertex < 0) {
+            return false;
+        }
+        bool in_vertex = false;
+        for (int node : jobGraph().vertex(event.vertex).nodes) {
+            in_vertex = in_vertex || streamGraph().node(node).name == trigger.operator_();
+        }
+        if (!in_vertex) {
+            return false;
+        }
+    }
+    if (trigger.subtask() >= 0 && event.vertex >= 0 && trigger.subtask() != event.subtask) {
+        return false;
+    }
+    int64_t attempt = event.vertex >= 0 ? event.attempt : job_manager_->attempt();
+    return int64_t(trigger.attempt()) == attempt;
+}
+
+void Engine::onProtocolEvent(const ProtocolEvent& event) {
+    for (size_t i = 0; i < pending_faults_.size(); ++i) {
+        PendingFault& pending = pending_faults_[i];
+        if (pending.fired || !pending.fault.trigger().has_phase()) {
+            continue;
+        }
+        if (phaseMatches(pending.fault.trigger().phase(), event)) {
+            fire(pending);
+        }
+    }
+}
+
+void Engine::onFaultTimer(uint32_t kind, uint64_t arg) {
+    switch (kind) {
+        case kFaultAtTime:
+            if (arg < pending_faults_.size() && !pending_faults_[arg].fired) {
+                fire(pending_faults_[arg]);
+            }
+            break;
+        case kRestartTaskManager:
+            if (isOver()) {
+                break;
+            }
+            log::info("engine", "taskmanager.replaced", {{"task_manager", std::to_string(arg)}});
+            task_managers_.at(arg)->restart();
+            break;
+        case kHealPartition: {
+            int a = int(arg >> 32);
+            int b = int(arg & 0xffffffffu);
+            auto it = std::find(partitioned_.begin(), partitioned_.end(), std::make_pair(a, b));
+            if (it != partitioned_.end()) {
+                partitioned_.erase(it);
+                log::info("engine", "partition.healed",
+                          {{"from_node", std::to_string(a)}, {"to_node", std::to_string(b)}});
+            }
+            break;
+        }
+        case kEndSlowOperator: {
+            const auto& spec = fired_faults_.at(arg).fault.slow_operator();
+            for (StreamTask* task : liveTasksOf(spec.operator_(), spec.subtask())) {
+                task->setCostFactor(1.0);
+            }
+            break;
+        }
+        case kEndStorageFault:
+            storage_->upload_slowdown = 1.0;
+            storage_->failing = false;
+            break;
+        default:
+            break;
+    }
+}
+
+void Engine::fire(PendingFault& pending) {
+    pending.fired = true;
+    FiredFault fired;
+    fired.event_index = eventCount();
+    fired.time_ns = now();
+    fired.fault = pending.fault;
+    fired.injected = pending.injected;
+    fired.description = applyFault(fired.fault);
+    sim_->foldDigest(mix64(uint64_t(fired.fault.kind_case()) ^ (fired.event_index << 8)));
+    log::warning("engine", "fault.fired",
+                 {{"event", std::to_string(fired.event_index)},
+                  {"fault", fired.description},
+                  {"injected", fired.injected ? "true" : "false"}});
+    fired_faults_.push_back(std::move(fired));
+}
+
+std::vector<StreamTask*> Engine::liveTasksOf(const std::string& operator_id, int subtask) {
+    std::vector<StreamTask*> result;
+    for (const auto& tm : task_managers_) {
+        for (const auto& task : tm->tasks()) {
+            if (subtask >= 0 && task->id().subtask != subtask) {
+                continue;
+            }
+            for (int node : task->vertex().nodes) {
+                if (streamGraph().node(node).name == operator_id) {
+                    result.push_back(task.get());
+                    break;
+                }
+            }
+        }
+    }
+    return result;
+}
+
+std::string Engine::applyFault(scenario::Fault& fault) {
+    switch (fault.kind_case()) {
+        case scenario::Fault::kKillTaskManager: {
+            auto& spec = *fault.mutable_kill_task_manager();
+            if (spec.restart_after_ms() == 0) {
+                spec.set_restart_after_ms(1000);
+            }
+            int tm = int(spec.task_manager());
+            task_managers_.at(size_t(tm))->kill();
+            sim_->schedule(now() + ms(spec.restart_after_ms()), fault_timer_.get(),
+                           kRestartTaskManager, uint64_t(tm));
+            return "kill TaskManager " + std::to_string(tm) + " (replacement after " +
+                   std::to_string(spec.restart_after_ms()) + " ms)";
+        }
+        case scenario::Fault::kFailSubtask: {
+            auto& spec = *fault.mutable_fail_subtask();
+            if (spec.message().empty()) {
+                spec.set_message("injected failure");
+            }
+            auto tasks = liveTasksOf(spec.operator_(), int(spec.subtask()));
+            for (StreamTask* task : tasks) {
+                task->failExternally(spec.message());
+            }
+            return "fail subtask " + std::to_string(spec.subtask()) + " of '" + spec.operator_() +
+                   "': " + spec.message() + (tasks.empty() ? " (not running)" : "");
+        }
+        case scenario::Fault::kPartitionLink: {
+            auto& spec = *fault.mutable_partition_link();
+            if (spec.duration_ms() == 0) {
+                spec.set_duration_ms(10000);
+            }
+            int a = simNode(spec.from_node());
+            int b = simNode(spec.to_node());
+            partitioned_.emplace_back(a, b);
+            sim_->schedule(now() + ms(spec.duration_ms()), fault_timer_.get(), kHealPartition,
+                           (uint64_t(a) << 32) | uint64_t(b));
+            if (a != kJobManagerNode && b != kJobManagerNode) {
+                // A lost connection between TaskManagers fails the tasks
+                // that exchange data across it.
+                for (int node : {a, b}) {
+                    int other = node == a ? b : a;
+                    for (const auto& task : task_managers_.at(size_t(node - 1))->tasks()) {
+                        for (const auto& peer : task_managers_.at(size_t(other - 1))->tasks()) {
+                            bool connected = false;
+                            for (int edge : task->vertex().out_edges) {
+                                connected = connected || jobGraph().edge(edge).target_vertex ==
+                                                             peer->id().vertex;
+                            }
+                            if (connected) {
+                                task->failExternally("Connection to TaskManager " +
+                                                     std::to_string(other - 1) + " lost");
+                            }
+                        }
+                    }
+                }
+            }
+            return "partition the link between node " + std::to_string(spec.from_node()) +
+                   " and node " + std::to_string(spec.to_node()) + " for " +
+                   std::to_string(spec.duration_ms()) + " ms";
+        }
+        case scenario::Fault::kControlMessage: {
+            auto& spec = *fault.mutable_control_message();
+            if (spec.duration_ms() == 0 && spec.count() == 0) {
+                spec.set_count(1);
+            }
+            ActiveControlFault active;
+            active.spec = spec;
+            active.until_ns = spec.duration_ms() > 0 ? now() + ms(spec.duration_ms()) : 0;
+            active.remaining = spec.count();
+            control_faults_.push_back(active);
+            std::string what =
+                spec.drop() ? "drop" : "delay by " + std::to_string(spec.delay_ms()) + " ms";
+            return what + " " + scenario::ControlMessageKind_Name(spec.kind()) +
+                   (spec.duration_ms() > 0
+                        ? " messages for " + std::to_string(spec.duration_ms()) + " ms"
+                        : " x" + std::to_string(spec.count()));
+        }
+        case scenario::Fault::kSlowOperator: {
+            auto& spec = *fault.mutable_slow_operator();
+            if (spec.factor() <= 0) {
+                spec.set_factor(10);
+            }
+            if (spec.duration_ms() == 0) {
+                spec.set_duration_ms(5000);
+            }
+            for (StreamTask* task : liveTasksOf(spec.operator_(), spec.subtask())) {
+                task->setCostFactor(spec.factor());
+            }
+            sim_->schedule(now() + ms(spec.duration_ms()), fault_timer_.get(), kEndSlowOperator,
+                           fired_faults_.size());
+            return "slow '" + spec.operator_() + "' by " + std::to_string(spec.factor()) +
+                   "x for " + std::to_string(spec.duration_ms()) + " ms";
+        }
+        case scenario::Fault::kStorage: {
+            auto& spec = *fault.mutable_storage();
+            if (spec.duration_ms() == 0) {
+                spec.set_duration_ms(10000);
+            }
+            storage_->failing = spec.fail();
+            storage_->upload_slowdown = spec.slowdown() > 1 ? spec.slowdown() : 1.0;
+            sim_->schedule(now() + ms(spec.duration_ms()), fault_timer_.get(), kEndStorageFault, 0);
+            return std::string(spec.fail() ? "fail" : "slow down") + " checkpoint storage for " +
+                   std::to_string(spec.duration_ms()) + " ms";
+        }
+        default:
+            return "unsupported fault";
+    }
+}
+
+Nanos Engine::filterControlMessage(int from, int to, const control::Envelope& message) {
+    for (const auto& [a, b] : partitioned_) {
+        if ((from == a && to == b) || (from == b && to == a)) {
+            return -1;
+        }
+    }
+    if (control_faults_.empty()) {
+        return 0;
+    }
+    scenario::ControlMessageKind kind = controlKindOf(message);
+    for (auto it = control_faults_.begin(); it != control_faults_.end(); ++it) {
+        bool expired = it->until_ns > 0 ? now() >= it->until_ns : it->remaining == 0;
+        if (expired || it->spec.kind() != kind) {
+            continue;
+        }
+        if (it->until_ns == 0) {
+            --it->remaining;
+        }
+        return it->spec.drop() ? -1 : std::max<Nanos>(1, ms(it->spec.delay_ms()));
+    }
+    return 0;
+}
+
+}  // namespace sluice::sim

@@ -1,0 +1,23 @@
+#pragma once
+
+#include "sim/checker.h"
+#include "sim/engine.h"
+
+#include <memory>
+#include <variant>
+
+namespace sluice::sim {
+
+// The reference run for the exactly-once checker: the same scenario and
+// seed without faults and without deliberate bugs, stopped at the same time
+// limit as `run`.
+std::variant<std::unique_ptr<Engine>, ScenarioError> referenceEngineFor(const Engine& run);
+
+// Whether the scenario asks for a verdict: it injects faults or states an
+// expectation.
+bool wantsVerdict(const scenario::Scenario& scenario);
+
+// Checks a finished (or stopped) run against its finished reference run.
+Verdict checkRun(const Engine& run, const Engine& reference);
+
+}  // namespace sluice::sim

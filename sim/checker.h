@@ -128,9 +128,10 @@ struct Verdict {
 //  - unexpected: an id that the finished reference run never wrote.
 //  - value mismatch: a copy with the reference's id but another key or value,
 //    under AT_LEAST_ONCE_OUTPUT too.
-//  - order: per sink subtask, key and source partition, the first copies of
-//    records must become visible in increasing offset order whenever the
-//    reference output has them in that order.
+//  - order (exactly-once output only): per sink subtask, key and source
+//    partition, the first copies of records must become visible in
+//    increasing offset order whenever the reference output has them in
+//    that order.
 // NO_GUARANTEE skips all of these. Every guarantee checks that the job did
 // not fail, that output became visible after the last fault unless the job
 // finished, and that no recovery exceeded max_recovery_ns. Output includes

@@ -234,6 +234,7 @@ private:
     std::vector<ActiveControlFault> control_faults_;
     std::vector<std::pair<int, int>> partitioned_;  // node pairs, both directions
     std::unique_ptr<FaultTimer> fault_timer_;
+    std::map<int, Nanos> rejection_delay_ns_;  // sink index -> error surfaces after
     bool has_record_triggers_ = false;
     bool has_event_faults_ = false;
     std::vector<std::filesystem::path> temporary_dirs_;  // removed by the destructor

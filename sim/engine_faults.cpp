@@ -60,6 +60,11 @@ void Engine::setUpFaults() {
     sim_->setControlFilter([this](int from, int to, const control::Envelope& message) {
         return filterControlMessage(from, to, message);
     });
+    store_.setRejectionListener([this](int sink, int subtask) {
+        Nanos delay = rejection_delay_ns_.count(sink) ? rejection_delay_ns_[sink] : 0;
+        sim_->schedule(now() + delay, fault_timer_.get(), kSurfaceStoreError,
+                       (uint64_t(uint32_t(sink)) << 32) | uint32_t(subtask));
+    });
 }
 
 void Engine::addSwarmFaults() {
@@ -188,9 +193,13 @@ std::string Engine::checkFault(const scenario::Fault& fault) const {
             return {};
         case scenario::Fault::kStorage:
             return {};
-        case scenario::Fault::kStoreRejectWrites:
-            // TODO: make the external store reject writes.
-            return "store_reject_writes is not supported yet";
+        case scenario::Fault::kStoreRejectWrites: {
+            const auto* op = find_operator(fault.store_reject_writes().sink());
+            if (!op || !op->has_sink()) {
+                return "sink '" + fault.store_reject_writes().sink() + "' not found";
+            }
+            return {};
+        }
         case scenario::Fault::KIND_NOT_SET:
             return "the fault has no kind";
     }
@@ -347,6 +356,19 @@ void Engine::onFaultTimer(uint32_t kind, uint64_t arg) {
             storage_->upload_slowdown = 1.0;
             storage_->failing = false;
             break;
+        case kSurfaceStoreError: {
+            int sink = int(arg >> 32);
+            int subtask = int(arg & 0xffffffffu);
+            store_.clearRejections(sink);
+            const auto& op = scenario_.proto.job().operators(job_.sinks.at(size_t(sink)));
+            log::warning("engine", "store.write_error_surfaced",
+                         {{"sink", op.id()}, {"subtask", std::to_string(subtask)}});
+            for (StreamTask* task : liveTasksOf(op.id(), subtask)) {
+                task->failExternally("the external store rejected writes of sink '" + op.id() +
+                                     "'");
+            }
+            break;
+        }
         default:
             break;
     }
@@ -489,6 +511,24 @@ std::string Engine::applyFault(scenario::Fault& fault) {
             sim_->schedule(now() + ms(spec.duration_ms()), fault_timer_.get(), kEndStorageFault, 0);
             return std::string(spec.fail() ? "fail" : "slow down") + " checkpoint storage for " +
                    std::to_string(spec.duration_ms()) + " ms";
+        }
+        case scenario::Fault::kStoreRejectWrites: {
+            auto& spec = *fault.mutable_store_reject_writes();
+            if (spec.records() == 0) {
+                spec.set_records(100);
+            }
+            if (spec.surface_after_ms() == 0) {
+                spec.set_surface_after_ms(200);
+            }
+            for (size_t i = 0; i < job_.sinks.size(); ++i) {
+                if (scenario_.proto.job().operators(job_.sinks[i]).id() == spec.sink()) {
+                    rejection_delay_ns_[int(i)] = ms(spec.surface_after_ms());
+                    store_.rejectNextWrites(int(i), spec.records());
+                }
+            }
+            return "the external store rejects the next " + std::to_string(spec.records()) +
+                   " writes of '" + spec.sink() + "'; the error surfaces after " +
+                   std::to_string(spec.surface_after_ms()) + " ms";
         }
         default:
             return "unsupported fault";

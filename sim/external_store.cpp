@@ -56,6 +56,20 @@ void ExternalStore::stampWrite(uint64_t sequence, Nanos written_at_ns) {
     }
 }
 
+bool ExternalStore::takeRejection(int sink, int subtask) {
+    auto it = rejections_.find(sink);
+    if (it == rejections_.end() || it->second == 0) {
+        return false;
+    }
+    bool first = batch_started_.erase(sink) > 0;
+    --it->second;
+    ++rejected_writes_;
+    if (first && rejection_listener_) {
+        rejection_listener_(sink, subtask);
+    }
+    return true;
+}
+
 void ExternalStore::write(StoredRecord record) {
     hash_ = hashRecord(hash_, record.record);
     stampWrite(next_visible_, record.written_at_ns);

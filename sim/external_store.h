@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <utility>
@@ -68,6 +69,21 @@ struct Transaction {
 // the transaction, which keeps it deterministic.
 class ExternalStore {
 public:
+    // Fault injection: the store rejects the next `count` writes of sink
+    // `sink`. A sink asks takeRejection() before each write; the first
+    // rejection of a batch calls the listener, so the simulation can fail
+    // the writer once the error surfaces.
+    void rejectNextWrites(int sink, uint32_t count) {
+        rejections_[sink] += count;
+        batch_started_.insert(sink);
+    }
+    void clearRejections(int sink) { rejections_.erase(sink); }
+    bool takeRejection(int sink, int subtask);
+    void setRejectionListener(std::function<void(int sink, int subtask)> listener) {
+        rejection_listener_ = std::move(listener);
+    }
+    uint64_t rejectedWrites() const { return rejected_writes_; }
+
     // A write outside a transaction, visible at once.
     void write(StoredRecord record);
     // Counts a record of a DISCARD sink without keeping it.
@@ -121,6 +137,11 @@ public:
     uint64_t hash() const { return hash_; }
 
 private:
+    std::map<int, uint32_t> rejections_;  // sink -> writes still to reject
+    std::set<int> batch_started_;         // sinks whose next rejection is a batch's first
+    std::function<void(int, int)> rejection_listener_;
+    uint64_t rejected_writes_ = 0;
+
     static uint64_t hashRecord(uint64_t seed, const Record& record);
     void expireIfDue(Transaction& transaction, Nanos now);
     VisibilityEvent stamp(Nanos fallback_ns) const;

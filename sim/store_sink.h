@@ -7,6 +7,7 @@
 #include "sim/external_store.h"
 #include "sim/record.h"
 
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -59,6 +60,14 @@ public:
     }
 
     void invoke(const Record& record, TimestampMs timestamp) override {
+        if (store_->takeRejection(sink_index_, subtask_)) {
+            // The write fails, but the sink learns it only when the error
+            // surfaces; until then the write never becomes durable, so an
+            // asynchronous sink that flushes on checkpoints cannot
+            // acknowledge one.
+            durable_at_ns_ = std::numeric_limits<Nanos>::max();
+            return;
+        }
         StoredRecord stored{sink_index_, subtask_, now(), timestamp, record, -1};
         switch (spec_.kind()) {
             case scenario::DISCARD:

@@ -127,6 +127,13 @@ void Engine::addSwarmFaults() {
                 fault.mutable_slow_operator()->set_factor(10);
                 fault.mutable_slow_operator()->set_duration_ms(3000);
                 break;
+            case scenario::DECLINE_A_CHECKPOINT:
+                fault.mutable_decline_checkpoint()->set_operator_(op.id());
+                fault.mutable_decline_checkpoint()->set_subtask(subtask);
+                fault.mutable_trigger()->mutable_phase()->set_phase(scenario::DURING_ALIGNMENT);
+                fault.mutable_trigger()->mutable_phase()->set_operator_(op.id());
+                fault.mutable_trigger()->mutable_phase()->set_subtask(int32_t(subtask));
+                break;
             case scenario::STORAGE_FAILURE:
                 fault.mutable_storage()->set_fail(true);
                 fault.mutable_storage()->set_duration_ms(3000);
@@ -193,6 +200,18 @@ std::string Engine::checkFault(const scenario::Fault& fault) const {
             return {};
         case scenario::Fault::kStorage:
             return {};
+        case scenario::Fault::kDeclineCheckpoint: {
+            const auto* op = find_operator(fault.decline_checkpoint().operator_());
+            if (!op) {
+                return "operator '" + fault.decline_checkpoint().operator_() + "' not found";
+            }
+            if (fault.decline_checkpoint().subtask() >= op->parallelism()) {
+                return "subtask " + std::to_string(fault.decline_checkpoint().subtask()) +
+                       " does not exist; operator '" + op->id() + "' has parallelism " +
+                       std::to_string(op->parallelism());
+            }
+            return {};
+        }
         case scenario::Fault::kStoreRejectWrites: {
             const auto* op = find_operator(fault.store_reject_writes().sink());
             if (!op || !op->has_sink()) {
@@ -511,6 +530,20 @@ std::string Engine::applyFault(scenario::Fault& fault) {
             sim_->schedule(now() + ms(spec.duration_ms()), fault_timer_.get(), kEndStorageFault, 0);
             return std::string(spec.fail() ? "fail" : "slow down") + " checkpoint storage for " +
                    std::to_string(spec.duration_ms()) + " ms";
+        }
+        case scenario::Fault::kDeclineCheckpoint: {
+            auto& spec = *fault.mutable_decline_checkpoint();
+            if (spec.reason().empty()) {
+                spec.set_reason("injected decline");
+            }
+            std::string declined;
+            for (StreamTask* task : liveTasksOf(spec.operator_(), int(spec.subtask()))) {
+                if (int64_t id = task->declineRunningCheckpoint(spec.reason())) {
+                    declined = " checkpoint " + std::to_string(id);
+                }
+            }
+            return "subtask " + std::to_string(spec.subtask()) + " of '" + spec.operator_() +
+                   "' declines" + (declined.empty() ? " (no checkpoint running)" : declined);
         }
         case scenario::Fault::kStoreRejectWrites: {
             auto& spec = *fault.mutable_store_reject_writes();

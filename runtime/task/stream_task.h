@@ -101,6 +101,9 @@ public:
     // Fails the task from outside, such as an injected exception or a lost
     // network connection. Does nothing unless the task is running.
     void failExternally(const std::string& cause);
+    // Declines the checkpoint the task takes part in, if any, as a failed
+    // snapshot does. Returns its id, or 0 when none was running.
+    int64_t declineRunningCheckpoint(const std::string& reason);
     // Multiplies the per-record cost of every chained operator; 1 restores it.
     void setCostFactor(double factor) { cost_factor_ = factor; }
     int64_t attempt() const { return spec_.attempt; }

@@ -440,6 +440,15 @@ void StreamTask::cancelCheckpoint(const std::string& reason) {
     declineCheckpoint(id, reason);
 }
 
+int64_t StreamTask::declineRunningCheckpoint(const std::string& reason) {
+    if (state_ != ExecutionState::kRunning || !checkpoint_.active) {
+        return 0;
+    }
+    int64_t id = checkpoint_.id;
+    cancelCheckpoint(reason);
+    return id;
+}
+
 void StreamTask::declineCheckpoint(int64_t id, const std::string& reason) {
     log::info("task", "checkpoint.declined",
               {{"task", name()}, {"checkpoint", std::to_string(id)}, {"reason", reason}});

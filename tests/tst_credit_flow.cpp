@@ -504,6 +504,44 @@ private Q_SLOTS:
         h.partition.endStep();
         QCOMPARE(h.partition.subpartition(0).buffers_sent, uint64_t(1));
     }
+
+    // Credit that arrives while a step runs sends the buffers queued before
+    // the step began, the way Flink's network thread sends independently of
+    // the task thread, but not the buffers the running step produced.
+    void creditDuringStepSendsOlderBuffers() {
+        Harness h(smallConfig(2, 0), 1);
+        h.gate.announceInitialCredit();
+        h.drain();
+        h.produceStep(2);  // both leave on the initial credit
+        h.drain();
+        h.produceStep(2);  // both wait for credit
+        h.drain();
+        QCOMPARE(h.partition.subpartition(0).buffers_sent, uint64_t(2));
+        QCOMPARE(int(h.partition.subpartition(0).queue.size()), 2);
+
+        h.partition.beginStep();
+        h.emitBuffer(0);  // produced by the running step
+        QVERIFY(h.takeOne());
+        h.releaseOne();  // returns one credit while the step runs
+        h.drain();
+        // The credit sent the oldest queued buffer.
+        QCOMPARE(h.partition.subpartition(0).buffers_sent, uint64_t(3));
+        QVERIFY(h.takeOne());
+        h.releaseOne();
+        h.drain();
+        QCOMPARE(h.partition.subpartition(0).buffers_sent, uint64_t(4));
+        // Only the step's own buffer is left: it waits for the step to end.
+        QVERIFY(h.takeOne());
+        h.releaseOne();
+        h.drain();
+        QCOMPARE(h.partition.subpartition(0).buffers_sent, uint64_t(4));
+        QCOMPARE(int(h.partition.subpartition(0).queue.size()), 1);
+        h.partition.endStep();
+        h.drain();
+        QCOMPARE(h.partition.subpartition(0).buffers_sent, uint64_t(5));
+        h.consumeAll();
+        QCOMPARE(h.received_values[0], (std::vector<uint64_t>{0, 1, 2, 3, 4}));
+    }
 };
 
 QTEST_GUILESS_MAIN(TstCreditFlow)

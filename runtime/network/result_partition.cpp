@@ -194,6 +194,9 @@ void ResultPartition::trySend(int index) {
     }
     bool released = false;
     while (!sub.queue.empty()) {
+        if (in_step_ && sub.sendable_in_step == 0) {
+            break;  // finished during this step: leaves when the step ends
+        }
         NetworkBuffer& front = sub.queue.front();
         // Events need no credit: the consumer does not store them in a
         // flow-controlled buffer.
@@ -205,6 +208,9 @@ void ResultPartition::trySend(int index) {
         }
         NetworkBuffer buffer = std::move(front);
         sub.queue.pop_front();
+        if (sub.sendable_in_step > 0) {
+            --sub.sendable_in_step;
+        }
         int backlog = 0;
         for (const auto& queued : sub.queue) {
             backlog += queued.isEvent() ? 0 : 1;
@@ -236,9 +242,7 @@ void ResultPartition::onTimer(uint32_t kind, uint64_t arg) {
     int index = int(arg >> 32);
     int credits = int(arg & 0xffffffffu);
     subpartitions_[index].credit += credits;
-    if (!in_step_) {
-        trySend(index);
-    }
+    trySend(index);
 }
 
 }  // namespace sluice

@@ -47,6 +47,9 @@ public:
         int consumer_node = 0;
         uint64_t buffers_sent = 0;
         uint64_t bytes_sent = 0;
+        // Queued entries that existed when the current step began: they
+        // may leave during the step when credit arrives.
+        size_t sendable_in_step = 0;
     };
 
     ResultPartition(Environment& env, MemorySegmentPool& segments, const NetworkConfig& config,
@@ -94,7 +97,12 @@ public:
 
     // While a task step runs, finished buffers are held back and sent only
     // when the step ends, because the step's output exists only at its end.
-    void beginStep() { in_step_ = true; }
+    void beginStep() {
+        in_step_ = true;
+        for (auto& sub : subpartitions_) {
+            sub.sendable_in_step = sub.queue.size();
+        }
+    }
     void endStep();
 
     void onTimer(uint32_t kind, uint64_t arg) override;

@@ -5,6 +5,7 @@
 #include "proto/control.pb.h"
 #include "runtime/core/log.h"
 #include "sim/engine.h"
+#include "sim/fault_validation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -146,81 +147,8 @@ void Engine::addSwarmFaults() {
 }
 
 std::string Engine::checkFault(const scenario::Fault& fault) const {
-    int task_managers = int(scenario_.proto.cluster().task_managers());
-    auto find_operator = [&](const std::string& id) -> const scenario::Operator* {
-        for (const auto& op : scenario_.proto.job().operators()) {
-            if (op.id() == id) {
-                return &op;
-            }
-        }
-        return nullptr;
-    };
-    switch (fault.kind_case()) {
-        case scenario::Fault::kKillTaskManager:
-            if (int(fault.kill_task_manager().task_manager()) >= task_managers) {
-                return "task_manager " + std::to_string(fault.kill_task_manager().task_manager()) +
-                       " does not exist; the cluster has " + std::to_string(task_managers);
-            }
-            return {};
-        case scenario::Fault::kFailSubtask: {
-            const auto* op = find_operator(fault.fail_subtask().operator_());
-            if (!op) {
-                return "operator '" + fault.fail_subtask().operator_() + "' not found";
-            }
-            if (fault.fail_subtask().subtask() >= op->parallelism()) {
-                return "subtask " + std::to_string(fault.fail_subtask().subtask()) +
-                       " does not exist; operator '" + op->id() + "' has parallelism " +
-                       std::to_string(op->parallelism());
-            }
-            return {};
-        }
-        case scenario::Fault::kPartitionLink: {
-            const auto& link = fault.partition_link();
-            for (int node : {link.from_node(), link.to_node()}) {
-                if (node < -1 || node >= task_managers) {
-                    return "node " + std::to_string(node) +
-                           " does not exist; use -1 for the JobManager or 0.." +
-                           std::to_string(task_managers - 1) + " for TaskManagers";
-                }
-            }
-            if (link.from_node() == link.to_node()) {
-                return "from_node and to_node are the same node";
-            }
-            return {};
-        }
-        case scenario::Fault::kControlMessage:
-            if (fault.control_message().kind() == scenario::CONTROL_MESSAGE_KIND_UNSPECIFIED) {
-                return "control_message.kind is missing";
-            }
-            return {};
-        case scenario::Fault::kSlowOperator:
-            if (!find_operator(fault.slow_operator().operator_())) {
-                return "operator '" + fault.slow_operator().operator_() + "' not found";
-            }
-            return {};
-        case scenario::Fault::kStorage:
-            return {};
-        case scenario::Fault::kDeclineCheckpoint: {
-            const auto* op = find_operator(fault.decline_checkpoint().operator_());
-            if (!op) {
-                return "operator '" + fault.decline_checkpoint().operator_() + "' not found";
-            }
-            if (fault.decline_checkpoint().subtask() >= op->parallelism()) {
-                return "subtask " + std::to_string(fault.decline_checkpoint().subtask()) +
-                       " does not exist; operator '" + op->id() + "' has parallelism " +
-                       std::to_string(op->parallelism());
-            }
-            return {};
-        }
-        case scenario::Fault::kStoreRejectWrites: {
-            const auto* op = find_operator(fault.store_reject_writes().sink());
-            if (!op || !op->has_sink()) {
-                return "sink '" + fault.store_reject_writes().sink() + "' not found";
-            }
-            return {};
-        }
-        case scenario::Fault::KIND_NOT_SET:
-            return "the fault has no kind";
+    if (auto problem = sim::checkFault(scenario_.proto, fault, false)) {
+        return problem->field.empty() ? problem->message : problem->field + ": " + problem->message;
     }
     return {};
 }

@@ -1,5 +1,7 @@
 #include "sim/scenario_loader.h"
 
+#include "sim/fault_validation.h"
+
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -1032,7 +1034,8 @@ public:
     std::optional<Problem> run() {
         for (auto step :
              {&Validator::checkJobSettings, &Validator::checkOperators, &Validator::checkEdges,
-              &Validator::checkTopology, &Validator::checkCluster, &Validator::checkCsvFiles}) {
+              &Validator::checkTopology, &Validator::checkCluster, &Validator::checkCsvFiles,
+              &Validator::checkFaults, &Validator::checkFailover}) {
             if (auto problem = (this->*step)()) {
                 return problem;
             }
@@ -1518,6 +1521,52 @@ private:
         return std::nullopt;
     }
 
+    std::optional<Problem> checkFaults() {
+        const auto& faults = s_.faults();
+        for (int i = 0; i < faults.fault_size(); ++i) {
+            std::string path = "faults.fault[" + std::to_string(i) + "]";
+            if (auto problem = checkFault(s_, faults.fault(i), true)) {
+                return fail(problem->field.empty() ? path : path + "." + problem->field,
+                            problem->message);
+            }
+        }
+        const auto& swarm = faults.swarm();
+        if (swarm.kinds_size() > 0 && swarm.end_ms() <= swarm.start_ms()) {
+            return fail("faults.swarm.end_ms",
+                        "end_ms " + std::to_string(swarm.end_ms()) + " is not after start_ms " +
+                            std::to_string(swarm.start_ms()) + "; widen the window.");
+        }
+        for (int i = 0; i < swarm.kinds_size(); ++i) {
+            if (swarm.kinds(i) == scenario::FAULT_KIND_UNSPECIFIED) {
+                return fail("faults.swarm.kinds[" + std::to_string(i) + "]",
+                            "the fault kind is missing; use one of " +
+                                enumValueList(scenario::FaultKind_descriptor()) + ".");
+            }
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Problem> checkFailover() {
+        const auto& failover = s_.failover();
+        if (failover.heartbeat_timeout_ms() <= failover.heartbeat_interval_ms()) {
+            return fail("failover.heartbeat_timeout_ms",
+                        "heartbeat_timeout_ms " + std::to_string(failover.heartbeat_timeout_ms()) +
+                            " must be above heartbeat_interval_ms " +
+                            std::to_string(failover.heartbeat_interval_ms()) +
+                            ", or every TaskManager is lost between two heartbeats.");
+        }
+        const auto& restart = failover.restart_strategy();
+        if (restart.has_exponential_delay() &&
+            raw_.failover().restart_strategy().exponential_delay().backoff_multiplier() != 0 &&
+            restart.exponential_delay().backoff_multiplier() < 1.0) {
+            return fail("failover.restart_strategy.exponential_delay.backoff_multiplier",
+                        "backoff_multiplier " +
+                            formatDouble(restart.exponential_delay().backoff_multiplier()) +
+                            " is below 1; use 1 or more so the delay does not shrink.");
+        }
+        return std::nullopt;
+    }
+
 public:
     // Set when the problem lies in a CSV file rather than in the scenario.
     std::optional<ScenarioError> csv_error_;
@@ -1647,7 +1696,35 @@ void applyCheckpointingDefaults(scenario::Checkpointing& c) {
 
 }  // namespace
 
+void applyFaultDefaults(scenario::Scenario& s) {
+    auto* failover = s.mutable_failover();
+    if (failover->heartbeat_interval_ms() == 0) {
+        failover->set_heartbeat_interval_ms(1000);
+    }
+    if (failover->heartbeat_timeout_ms() == 0) {
+        failover->set_heartbeat_timeout_ms(5000);
+    }
+    auto* swarm = s.mutable_faults()->mutable_swarm();
+    if (swarm->kinds_size() == 0) {
+        return;
+    }
+    if (swarm->faults_per_minute() <= 0) {
+        swarm->set_faults_per_minute(2);
+    }
+    if (swarm->max_faults() == 0) {
+        swarm->set_max_faults(5);
+    }
+    if (swarm->start_ms() == 0) {
+        swarm->set_start_ms(1000);
+    }
+    if (swarm->end_ms() == 0) {
+        uint64_t until = s.run().until_ms() > 0 ? s.run().until_ms() : 60000;
+        swarm->set_end_ms(until * 8 / 10);
+    }
+}
+
 void applyScenarioDefaults(scenario::Scenario& s) {
+    applyFaultDefaults(s);
     auto* cluster = s.mutable_cluster();
     if (cluster->task_managers() == 0) {
         cluster->set_task_managers(2);

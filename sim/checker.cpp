@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -34,6 +36,8 @@ const char* violationKindName(ViolationKind kind) {
             return "recovery too slow";
         case ViolationKind::kJobFailed:
             return "job failed";
+        case ViolationKind::kStateMismatch:
+            return "state mismatch";
     }
     return "unknown";
 }
@@ -285,6 +289,10 @@ private:
     const ExternalStore& reference_;
     const ExternalStore& actual_;
     const CheckOptions& options_;
+    // (sink, key) -> the first source partition seen for it in the reference,
+    // and the keys whose records came from more than one.
+    std::map<std::pair<int, std::string_view>, uint64_t> partition_of_key_;
+    std::set<std::pair<int, std::string_view>> interleaved_keys_;
     const IdTable& ids_;
 };
 
@@ -453,6 +461,10 @@ private:
     const ExternalStore& reference_;
     const ExternalStore& actual_;
     const CheckOptions& options_;
+    // (sink, key) -> the first source partition seen for it in the reference,
+    // and the keys whose records came from more than one.
+    std::map<std::pair<int, std::string_view>, uint64_t> partition_of_key_;
+    std::set<std::pair<int, std::string_view>> interleaved_keys_;
     bool full_comparison_ = false;
     IdTable ids_{0};
     // Further reference copies of ids that the reference output more than once.
@@ -506,6 +518,12 @@ void OutputComparison::indexReference(const std::vector<size_t>& visible) {
         auto [it, inserted] = group_of_.try_emplace(key, uint32_t(groups_.size()));
         if (inserted) {
             groups_.emplace_back();
+        }
+        auto [partition, merged] = partition_of_key_.try_emplace(
+            std::make_pair(stored.sink, std::string_view(stored.record.key)),
+            sourcePartitionOf(stored.record.id));
+        if (!merged && partition->second != sourcePartitionOf(stored.record.id)) {
+            interleaved_keys_.insert(partition->first);
         }
         ReferenceGroup& group = groups_[it->second];
         uint64_t offset = offsetOf(stored.record.id);
@@ -593,7 +611,13 @@ void OutputComparison::checkOrder(IdState& state, size_t index) {
 void OutputComparison::checkCopies(IdState& state, size_t index) {
     const StoredRecord& stored = actual_.records()[index];
     RecordKey key{stored.sink, stored.record.id};
-    if (state.reference_copies > 0 && !matchesReference(state, stored)) {
+    // A key fed by several source partitions merges them in an order that
+    // depends on timing, which a failure changes, so a running aggregate's
+    // value for one record may legitimately differ; the final keyed state is
+    // compared instead (checkFinalState in run_check.cpp).
+    bool interleaved =
+        interleaved_keys_.count(std::make_pair(stored.sink, std::string_view(stored.record.key)));
+    if (state.reference_copies > 0 && !interleaved && !matchesReference(state, stored)) {
         Detail detail{key.id, key.sink, index, kNone, state.reference_index, index};
         report(ViolationKind::kValueMismatch, stored.record.key, 1, detail);
     }

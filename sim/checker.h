@@ -26,8 +26,9 @@ enum class ViolationKind : uint8_t {
     kNoProgress,       // no output after the last fault, and the job did not finish
     kRecoveryTooSlow,  // a recovery took longer than the scenario allows
     kJobFailed,        // the job failed for good
+    kStateMismatch,    // the final keyed state differs from the reference's
 };
-constexpr size_t kViolationKindCount = 8;
+constexpr size_t kViolationKindCount = 9;
 // Lower-case name, such as "loss" or "value mismatch".
 const char* violationKindName(ViolationKind kind);
 

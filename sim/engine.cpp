@@ -106,6 +106,7 @@ void applyBugs(const scenario::DeliberateBugs& bugs, CheckpointConfig* config) {
     config->bug_skip_alignment = bugs.skip_alignment();
     config->bug_dont_rewind_sources = bugs.dont_rewind_sources();
     config->bug_drop_channel_state = bugs.drop_channel_state_on_restore();
+    config->bug_alignment_timeout_only_at_receiver = bugs.alignment_timeout_only_at_receiver();
 }
 
 }  // namespace
@@ -157,7 +158,12 @@ std::variant<std::unique_ptr<Engine>, ScenarioError> Engine::fromScenario(
     return engine;
 }
 
+void Engine::claimLogClock() {
+    log::setClock([sim = sim_.get()] { return sim->now(); }, this);
+}
+
 Engine::~Engine() {
+    log::clearClock(this);
     // Tasks hold RocksDB instances inside the temporary folders.
     task_managers_.clear();
     for (const auto& dir : temporary_dirs_) {
@@ -344,7 +350,7 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
     int task_managers = int(cluster.task_managers());
     sim_ = std::make_unique<Simulation>(seed_, task_managers + 1, link(cluster.local_link()),
                                         link(cluster.remote_link()));
-    log::setClock([sim = sim_.get()] { return sim->now(); });
+    claimLogClock();
     // Simulation::step counts an event before running it.
     store_.setEventClock([sim = sim_.get()] {
         return std::pair<uint64_t, Nanos>{sim->eventCount() - 1, sim->now()};
@@ -477,12 +483,14 @@ void Engine::afterEvent() {
 }
 
 void Engine::run() {
+    claimLogClock();
     pause_requested_ = false;
     while (!pause_requested_ && step()) {
     }
 }
 
 void Engine::runUntilTime(Nanos time_ns) {
+    claimLogClock();
     pause_requested_ = false;
     while (!pause_requested_ && !isOver()) {
         Nanos next = sim_->nextEventTime();
@@ -494,6 +502,7 @@ void Engine::runUntilTime(Nanos time_ns) {
 }
 
 void Engine::runUntil(const std::function<bool()>& done) {
+    claimLogClock();
     pause_requested_ = false;
     while (!pause_requested_ && step()) {
         if (done()) {

@@ -38,6 +38,9 @@ struct FiredFault {
     Nanos time_ns = 0;
     scenario::Fault fault;  // with the concrete target it hit
     bool injected = false;  // injected at run time rather than from the scenario
+    // For injected faults: eventCount() when injectFault was called, which
+    // differs from event_index when the fault waited for its trigger.
+    uint64_t injected_at_event = 0;
     std::string description;
 };
 
@@ -88,7 +91,8 @@ public:
     // the next event; otherwise when its trigger matches. Returns an empty
     // string, or why the fault is invalid.
     std::string injectFault(const scenario::Fault& fault);
-    // Replay: applies `fault` when eventCount() reaches `event_index`.
+    // Replay: calls injectFault(fault), trigger included, when eventCount()
+    // reaches `event_index` (FiredFault::injected_at_event of the recording).
     void injectFaultAtEvent(uint64_t event_index, const scenario::Fault& fault);
     // The digest at every completed checkpoint and savepoint, in order.
     const std::vector<CheckpointDigest>& checkpointDigests() const { return checkpoint_digests_; }
@@ -151,6 +155,9 @@ public:
 private:
     Engine() = default;
     std::optional<ScenarioError> build(const EngineOptions& options);
+    // Points the logger's time stamps at this run's simulated clock; several
+    // engines may exist, such as a run and its reference.
+    void claimLogClock();
     void afterEvent();
     void takeMetricsSample();
     std::optional<ScenarioError> prepareStorage(const EngineOptions& options);
@@ -167,8 +174,7 @@ private:
         scenario::Fault fault;
         bool injected = false;
         bool fired = false;
-        uint64_t at_event = 0;  // with use_event_index: replayed run-time fault
-        bool use_event_index = false;
+        uint64_t injected_at_event = 0;
     };
     struct ActiveControlFault {
         scenario::ControlMessageFault spec;
@@ -229,6 +235,9 @@ private:
     // Metadata of retained checkpoints and savepoints, for failover.
     std::map<int64_t, std::unique_ptr<checkpoint::CheckpointMetadata>> completed_metadata_;
     std::vector<PendingFault> pending_faults_;
+    // Replay: run-time faults to inject again, by event count. Kept apart
+    // from pending_faults_, whose indexes are timer arguments in the digest.
+    std::vector<std::pair<uint64_t, scenario::Fault>> replay_injections_;
     std::vector<FiredFault> fired_faults_;
     std::vector<CheckpointDigest> checkpoint_digests_;
     std::vector<ActiveControlFault> control_faults_;

@@ -47,7 +47,7 @@ int simNode(int scenario_node) {
 void Engine::setUpFaults() {
     fault_timer_ = std::make_unique<FaultTimer>(*this);
     for (const auto& fault : scenario_.proto.faults().fault()) {
-        pending_faults_.push_back({fault, false, false, 0, false});
+        pending_faults_.push_back({fault, false, false, 0});
     }
     addSwarmFaults();
     for (size_t i = 0; i < pending_faults_.size(); ++i) {
@@ -142,7 +142,7 @@ void Engine::addSwarmFaults() {
             default:
                 continue;  // kinds without a swarm form are skipped
         }
-        pending_faults_.push_back({fault, false, false, 0, false});
+        pending_faults_.push_back({fault, false, false, 0});
     }
 }
 
@@ -157,7 +157,7 @@ std::string Engine::injectFault(const scenario::Fault& fault) {
     if (std::string error = checkFault(fault); !error.empty()) {
         return error;
     }
-    pending_faults_.push_back({fault, true, false, 0, false});
+    pending_faults_.push_back({fault, true, false, eventCount()});
     PendingFault& pending = pending_faults_.back();
     const auto& trigger = fault.trigger();
     switch (trigger.when_case()) {
@@ -178,26 +178,26 @@ std::string Engine::injectFault(const scenario::Fault& fault) {
 }
 
 void Engine::injectFaultAtEvent(uint64_t event_index, const scenario::Fault& fault) {
-    scenario::Fault copy = fault;
-    copy.clear_trigger();
-    pending_faults_.push_back({copy, true, false, event_index, true});
+    replay_injections_.emplace_back(event_index, fault);
     has_event_faults_ = true;
 }
 
 void Engine::fireDueFaults() {
     if (has_event_faults_) {
-        bool left = false;
-        for (auto& pending : pending_faults_) {
-            if (!pending.use_event_index || pending.fired) {
-                continue;
-            }
-            if (pending.at_event <= eventCount()) {
-                fire(pending);
+        std::vector<scenario::Fault> due;
+        auto it = replay_injections_.begin();
+        while (it != replay_injections_.end()) {
+            if (it->first <= eventCount()) {
+                due.push_back(std::move(it->second));
+                it = replay_injections_.erase(it);
             } else {
-                left = true;
+                ++it;
             }
         }
-        has_event_faults_ = left;
+        has_event_faults_ = !replay_injections_.empty();
+        for (const auto& fault : due) {
+            injectFault(fault);
+        }
     }
     if (!has_record_triggers_) {
         return;
@@ -328,6 +328,7 @@ void Engine::fire(PendingFault& pending) {
     fired.time_ns = now();
     fired.fault = pending.fault;
     fired.injected = pending.injected;
+    fired.injected_at_event = pending.injected_at_event;
     fired.description = applyFault(fired.fault);
     sim_->foldDigest(mix64(uint64_t(fired.fault.kind_case()) ^ (fired.event_index << 8)));
     log::warning("engine", "fault.fired",

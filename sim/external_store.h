@@ -7,8 +7,8 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>

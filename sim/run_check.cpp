@@ -1,5 +1,9 @@
 #include "sim/run_check.h"
 
+#include <map>
+#include <string>
+#include <tuple>
+
 namespace sluice::sim {
 
 std::variant<std::unique_ptr<Engine>, ScenarioError> referenceEngineFor(const Engine& run) {
@@ -17,6 +21,72 @@ bool wantsVerdict(const scenario::Scenario& scenario) {
            scenario.faults().swarm().kinds_size() > 0;
 }
 
+namespace {
+
+// Keyed state of every subtask of a finished run, by (vertex, state, key).
+std::map<std::tuple<int, std::string, std::string>, std::string> finalState(const Engine& engine) {
+    std::map<std::tuple<int, std::string, std::string>, std::string> state;
+    for (const auto& vertex : engine.jobGraph().vertices()) {
+        for (int subtask = 0; subtask < vertex.parallelism; ++subtask) {
+            for (const auto& entry : engine.keyedState(vertex.id, subtask)) {
+                state[{vertex.id, entry.state_name, entry.key}] = entry.value;
+            }
+        }
+    }
+    return state;
+}
+
+// When both runs finished, every key's final state must be the same: the
+// order-independent part of exactly-once processing, and what a restore
+// from an inconsistent checkpoint breaks.
+void checkFinalState(const Engine& run, const Engine& reference, Verdict& verdict) {
+    if (run.runState() != RunState::kFinished || reference.runState() != RunState::kFinished) {
+        return;
+    }
+    auto actual = finalState(run);
+    auto expected = finalState(reference);
+    uint64_t mismatches = 0;
+    auto describe = [&](const auto& key) {
+        return "state '" + std::get<1>(key) + "' of key '" + std::get<2>(key) + "' in '" +
+               run.jobGraph().vertex(std::get<0>(key)).name + "'";
+    };
+    for (const auto& [key, value] : expected) {
+        auto it = actual.find(key);
+        std::string got = it == actual.end() ? "no entry" : "'" + it->second + "'";
+        if (it != actual.end() && it->second == value) {
+            continue;
+        }
+        if (++mismatches <= 5) {
+            Violation violation;
+            violation.kind = ViolationKind::kStateMismatch;
+            violation.key = std::get<2>(key);
+            violation.time_ns = run.now();
+            violation.event_index = run.eventCount();
+            violation.explanation = describe(key) + " ends as " + got +
+                                    " but the reference run ends with '" + value + "'";
+            verdict.violations.push_back(std::move(violation));
+        }
+    }
+    for (const auto& [key, value] : actual) {
+        if (expected.count(key) == 0 && ++mismatches <= 5) {
+            Violation violation;
+            violation.kind = ViolationKind::kStateMismatch;
+            violation.key = std::get<2>(key);
+            violation.time_ns = run.now();
+            violation.event_index = run.eventCount();
+            violation.explanation = describe(key) + " ends as '" + value +
+                                    "' but the reference run has no entry for it";
+            verdict.violations.push_back(std::move(violation));
+        }
+    }
+    if (mismatches > 0) {
+        verdict.pass = false;
+        verdict.counts[size_t(ViolationKind::kStateMismatch)] += mismatches;
+    }
+}
+
+}  // namespace
+
 Verdict checkRun(const Engine& run, const Engine& reference) {
     CheckOptions options = checkOptionsFor(run.scenario().proto);
     if (!run.firedFaults().empty()) {
@@ -30,7 +100,11 @@ Verdict checkRun(const Engine& run, const Engine& reference) {
     options.reference_finished = reference.runState() == RunState::kFinished;
     options.job_failed = run.runState() == RunState::kFailed;
     options.failure_cause = run.failureCause();
-    return checkExactlyOnce(reference.store(), run.store(), options);
+    Verdict verdict = checkExactlyOnce(reference.store(), run.store(), options);
+    if (options.guarantee == scenario::EXACTLY_ONCE_OUTPUT) {
+        checkFinalState(run, reference, verdict);
+    }
+    return verdict;
 }
 
 }  // namespace sluice::sim

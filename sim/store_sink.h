@@ -100,6 +100,10 @@ public:
             }
             pending_[checkpoint_id] = current_;
             current_ = begin(checkpoint_id + 1);
+            // preCommit flushes: a rejected write makes the flush wait for
+            // the error, so the checkpoint cannot complete before it fails
+            // the task, as a Kafka producer's flush would.
+            return durable_at_ns_;
         }
         if (spec_.kind() == scenario::ASYNC_AT_LEAST_ONCE &&
             !bugs_.at_least_once_sink_without_flush()) {

@@ -40,6 +40,9 @@ struct CheckpointConfig {
     bool bug_skip_alignment = false;
     bool bug_dont_rewind_sources = false;
     bool bug_drop_channel_state = false;
+    // Aligned checkpoints with timeout never prioritize a barrier that still
+    // waits in an output queue; only the receiving task's timer switches.
+    bool bug_alignment_timeout_only_at_receiver = false;
 };
 
 }  // namespace sluice

@@ -13,6 +13,7 @@ struct LoggerState {
     Level level = Level::kWarning;
     Sink sink;
     std::function<Nanos()> clock;
+    const void* clock_owner = nullptr;
 };
 
 LoggerState& state() {
@@ -37,9 +38,18 @@ void setSink(Sink sink) {
     state().sink = std::move(sink);
 }
 
-void setClock(std::function<Nanos()> clock) {
+void setClock(std::function<Nanos()> clock, const void* owner) {
     std::lock_guard lock(state().mutex);
     state().clock = std::move(clock);
+    state().clock_owner = owner;
+}
+
+void clearClock(const void* owner) {
+    std::lock_guard lock(state().mutex);
+    if (state().clock_owner == owner) {
+        state().clock = nullptr;
+        state().clock_owner = nullptr;
+    }
 }
 
 const char* levelName(Level level) {

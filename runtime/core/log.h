@@ -29,7 +29,11 @@ Level level();
 void setSink(Sink sink);
 // Time printed in front of each entry; default none. Thread safety: set it
 // before the engine runs.
-void setClock(std::function<Nanos()> clock);
+// `owner` identifies who set the clock, so it can take it back with
+// clearClock before it goes away.
+void setClock(std::function<Nanos()> clock, const void* owner = nullptr);
+// Removes the clock if `owner` set it.
+void clearClock(const void* owner);
 
 // Formats "<time> LEVEL component event key=value ...". Values with spaces
 // are quoted.

@@ -323,6 +323,11 @@ void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
                 break;
             }
             if (in_step_) {
+                // TODO: flush when the running step ends. Retrying one
+                // timeout later can land in the next step again, so with a
+                // 1 ms timeout a source that steps every millisecond never
+                // flushes on the timeout; changing it shortens the in-flight
+                // backlog of the backpressure scenarios, which need retuning.
                 scheduleFlushIfNeeded();
                 break;
             }

@@ -211,6 +211,14 @@ void StreamTask::onDataArrival(int gate, int channel, const NetworkBuffer& buffe
     if (!checkpoint_.active || !checkpoint_.recording[size_t(flat)]) {
         return;
     }
+    // Data behind this channel's barrier belongs to the next checkpoint,
+    // even while the barrier waits in the gate for the task to handle it.
+    for (const NetworkBuffer& queued : gates_[size_t(gate)]->channel(channel).received) {
+        if (queued.kind == BufferKind::kCheckpointBarrier && queued.event_value >= checkpoint_.id) {
+            checkpoint_.recording[size_t(flat)] = false;
+            return;
+        }
+    }
     channel_state_[checkpoint_.id].push_back(PersistedBuffer{
         true, gate, channel, buffer.sequence,
         std::string(reinterpret_cast<const char*>(buffer.memory.get()), buffer.size_bytes)});
@@ -306,7 +314,8 @@ void StreamTask::takeSnapshot(bool unaligned) {
         }
     }
     if (!unaligned && config.mode == CheckpointingMode::kAlignedWithTimeout &&
-        !partitions_.empty() && !awaiting_final_checkpoint_) {
+        !partitions_.empty() && !awaiting_final_checkpoint_ &&
+        !config.bug_alignment_timeout_only_at_receiver) {
         env_.schedule(std::max(env_.now(), checkpoint_.trigger_ns + config.aligned_timeout_ns),
                       this, kOutputTimeout, uint64_t(checkpoint_.id));
     }

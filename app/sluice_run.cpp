@@ -581,6 +581,9 @@ void printRunSummary(const Engine& engine, const Options& options, double wall_s
     if (!engine.failureCause().empty()) {
         std::printf("cause: %s\n", engine.failureCause().c_str());
     }
+    for (const auto& warning : engine.warnings()) {
+        std::printf("warning: %s\n", warning.c_str());
+    }
     if (const auto* restored = engine.restoredFrom()) {
         std::printf("restored from: %s %lld of job %s\n",
                     restored->savepoint() ? "savepoint" : "checkpoint",

@@ -96,6 +96,9 @@ public:
     void injectFaultAtEvent(uint64_t event_index, const scenario::Fault& fault);
     // The digest at every completed checkpoint and savepoint, in order.
     const std::vector<CheckpointDigest>& checkpointDigests() const { return checkpoint_digests_; }
+    // Problems of the configuration found when the run was built, such as
+    // a transaction timeout shorter than the downtime the faults cause.
+    const std::vector<std::string>& warnings() const { return warnings_; }
     // Every fault that fired so far, in firing order.
     const std::vector<FiredFault>& firedFaults() const { return fired_faults_; }
     int numRestarts() const { return job_manager_->numRestarts(); }
@@ -198,6 +201,7 @@ private:
         Engine& engine_;
     };
     void setUpFaults();
+    void warnAboutTransactionTimeouts();
     void addSwarmFaults();
     void onFaultTimer(uint32_t kind, uint64_t arg);
     void fireDueFaults();
@@ -239,6 +243,7 @@ private:
     // from pending_faults_, whose indexes are timer arguments in the digest.
     std::vector<std::pair<uint64_t, scenario::Fault>> replay_injections_;
     std::vector<FiredFault> fired_faults_;
+    std::vector<std::string> warnings_;
     std::vector<CheckpointDigest> checkpoint_digests_;
     std::vector<ActiveControlFault> control_faults_;
     std::vector<std::pair<int, int>> partitioned_;  // node pairs, both directions

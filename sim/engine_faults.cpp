@@ -50,6 +50,7 @@ void Engine::setUpFaults() {
         pending_faults_.push_back({fault, false, false, 0});
     }
     addSwarmFaults();
+    warnAboutTransactionTimeouts();
     for (size_t i = 0; i < pending_faults_.size(); ++i) {
         const auto& trigger = pending_faults_[i].fault.trigger();
         if (trigger.has_after_records()) {
@@ -66,6 +67,49 @@ void Engine::setUpFaults() {
         sim_->schedule(now() + delay, fault_timer_.get(), kSurfaceStoreError,
                        (uint64_t(uint32_t(sink)) << 32) | uint32_t(subtask));
     });
+}
+
+void Engine::warnAboutTransactionTimeouts() {
+    // The downtime a scenario fault causes: a killed TaskManager is replaced
+    // after restart_after_ms (default 1000) and a partition lasts its
+    // duration; the restart delay comes on top.
+    uint64_t downtime_ms = 0;
+    for (const auto& fault : scenario_.proto.faults().fault()) {
+        if (fault.has_kill_task_manager()) {
+            uint64_t after = fault.kill_task_manager().restart_after_ms();
+            downtime_ms = std::max<uint64_t>(downtime_ms, after > 0 ? after : 1000);
+        } else if (fault.has_partition_link()) {
+            uint64_t duration = fault.partition_link().duration_ms();
+            downtime_ms = std::max<uint64_t>(downtime_ms, duration > 0 ? duration : 10000);
+        }
+    }
+    if (downtime_ms == 0) {
+        return;
+    }
+    const auto& restart = scenario_.proto.failover().restart_strategy();
+    uint64_t delay_ms = restart.has_fixed_delay() ? restart.fixed_delay().delay_ms() : 1000;
+    uint64_t interval_ms = scenario_.proto.checkpointing().interval_ms();
+    uint64_t needed_ms = downtime_ms + delay_ms + interval_ms;
+    for (const auto& op : scenario_.proto.job().operators()) {
+        if (!op.has_sink() || op.sink().kind() != scenario::TWO_PHASE_COMMIT) {
+            continue;
+        }
+        uint64_t timeout_ms = op.sink().transaction_timeout_ms();
+        if (timeout_ms == 0 || timeout_ms >= needed_ms) {
+            continue;
+        }
+        std::string warning =
+            "sink '" + op.id() + "': transaction_timeout_ms " + std::to_string(timeout_ms) +
+            " is shorter than the expected downtime plus restart delay plus checkpoint interval (" +
+            std::to_string(needed_ms) +
+            " ms); a transaction pre-committed before a failure can expire before the restore "
+            "commits it";
+        log::warning("engine", "transaction_timeout.too_short",
+                     {{"sink", op.id()},
+                      {"timeout_ms", std::to_string(timeout_ms)},
+                      {"needed_ms", std::to_string(needed_ms)}});
+        warnings_.push_back(std::move(warning));
+    }
 }
 
 void Engine::addSwarmFaults() {

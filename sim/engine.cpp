@@ -216,6 +216,7 @@ std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options
     if (options.restore_path.empty()) {
         return std::nullopt;
     }
+    restore_path_ = options.restore_path;
     auto metadata = CheckpointStorage::readMetadata(options.restore_path);
     if (auto* error = std::get_if<std::string>(&metadata)) {
         return ScenarioError{options.restore_path.string(), 0, 0, "--restore", *error};

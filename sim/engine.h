@@ -144,8 +144,10 @@ public:
     // is off.
     std::vector<CheckpointStats> checkpointHistory() const;
     const CheckpointConfig& checkpointConfig() const { return checkpoint_config_; }
-    // The checkpoint or savepoint this run started from, or null.
+    // The checkpoint or savepoint this run started from, or null, and the
+    // path it was given as.
     const checkpoint::CheckpointMetadata* restoredFrom() const { return restore_.get(); }
+    const std::filesystem::path& restorePath() const { return restore_path_; }
     // Root of the checkpoint storage of this run: a new folder inside
     // EngineOptions::checkpoint_dir, or a temporary folder.
     const std::filesystem::path& checkpointDir() const { return storage_->root(); }
@@ -234,6 +236,7 @@ private:
     std::unique_ptr<CheckpointStorage> storage_;
     std::unique_ptr<SharedStateRegistry> registry_;
     std::unique_ptr<checkpoint::CheckpointMetadata> restore_;
+    std::filesystem::path restore_path_;
     std::unique_ptr<CheckpointStorage> restore_storage_;
     std::vector<int64_t> retained_;
     // Metadata of retained checkpoints and savepoints, for failover.

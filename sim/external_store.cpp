@@ -124,6 +124,7 @@ void ExternalStore::expireIfDue(Transaction& transaction, Nanos now) {
                 transaction.state == TransactionState::kPreCommitted;
     if (open && transaction.timeout_ns > 0 &&
         now - transaction.opened_at_ns > transaction.timeout_ns) {
+        hash_ = mix64(hash_ ^ (uint64_t(transaction.id) << 2) ^ 3);
         transaction.state = TransactionState::kAborted;
         transaction.abort_reason = "transaction timeout of " +
                                    std::to_string(transaction.timeout_ns / kNanosPerMilli) +
@@ -151,6 +152,9 @@ bool ExternalStore::commit(int64_t id, Nanos now) {
         return false;
     }
     if (transaction.state != TransactionState::kCommitted) {
+        // Commits and aborts decide what becomes visible, so they are part
+        // of the digest too.
+        hash_ = mix64(hash_ ^ (uint64_t(id) << 2) ^ 1);
         transaction.state = TransactionState::kCommitted;
         transaction.visible_sequence = next_visible_++;
         transaction.committed_at = stamp(now);
@@ -172,6 +176,7 @@ void ExternalStore::abort(int64_t id, const std::string& reason) {
     if (transaction.state == TransactionState::kCommitted) {
         return;  // too late: commits are final
     }
+    hash_ = mix64(hash_ ^ (uint64_t(id) << 2) ^ 2);
     transaction.state = TransactionState::kAborted;
     transaction.abort_reason = reason;
 }

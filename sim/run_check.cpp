@@ -13,6 +13,9 @@ std::variant<std::unique_ptr<Engine>, ScenarioError> referenceEngineFor(const En
     EngineOptions options;
     options.seed = run.seed();
     options.until_ms = run.untilNs() / kNanosPerMilli;
+    // A restored run is compared with a failure-free run from the same
+    // checkpoint: the output before it is in neither store.
+    options.restore_path = run.restorePath();
     return Engine::fromScenario(std::move(reference), options);
 }
 

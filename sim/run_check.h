@@ -9,8 +9,8 @@
 namespace sluice::sim {
 
 // The reference run for the exactly-once checker: the same scenario and
-// seed without faults and without deliberate bugs, stopped at the same time
-// limit as `run`.
+// seed without faults and without deliberate bugs, restored from the same
+// checkpoint if `run` was, and stopped at the same time limit.
 std::variant<std::unique_ptr<Engine>, ScenarioError> referenceEngineFor(const Engine& run);
 
 // Whether the scenario asks for a verdict: it injects faults or states an

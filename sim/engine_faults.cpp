@@ -70,9 +70,9 @@ void Engine::setUpFaults() {
 }
 
 void Engine::warnAboutTransactionTimeouts() {
-    // The downtime a scenario fault causes: a killed TaskManager is replaced
-    // after restart_after_ms (default 1000) and a partition lasts its
-    // duration; the restart delay comes on top.
+    // The longest downtime a scenario fault causes. A killed TaskManager is
+    // replaced after restart_after_ms (default 1000), and a partition lasts
+    // its duration. The restart delay comes on top.
     uint64_t downtime_ms = 0;
     for (const auto& fault : scenario_.proto.faults().fault()) {
         if (fault.has_kill_task_manager()) {
@@ -112,6 +112,84 @@ void Engine::warnAboutTransactionTimeouts() {
     }
 }
 
+namespace {
+
+// A Poisson-distributed count with mean `mean`, by inversion, at most `cap`.
+uint32_t poissonCount(Prng& prng, double mean, uint32_t cap) {
+    double u = double(prng.nextU64() >> 11) * 0x1.0p-53;
+    double p = std::exp(-mean);
+    double cumulative = p;
+    uint32_t count = 0;
+    while (u > cumulative && count < cap) {
+        ++count;
+        p *= mean / double(count);
+        cumulative += p;
+    }
+    return count;
+}
+
+// Fills the kind part of a swarm fault. Returns false for kinds that have no
+// swarm form.
+bool fillSwarmFault(scenario::FaultKind kind, const scenario::Scenario& s, Prng& prng,
+                    scenario::Fault* fault) {
+    const auto& operators = s.job().operators();
+    const auto& op = operators[int(prng.nextU64() % uint64_t(operators.size()))];
+    uint32_t subtask = uint32_t(prng.nextU64() % std::max<uint64_t>(1, op.parallelism()));
+    int tm = int(prng.nextU64() % uint64_t(s.cluster().task_managers()));
+    switch (kind) {
+        case scenario::KILL_TASK_MANAGER:
+            fault->mutable_kill_task_manager()->set_task_manager(uint32_t(tm));
+            fault->mutable_kill_task_manager()->set_restart_after_ms(1000);
+            return true;
+        case scenario::FAIL_SUBTASK:
+            fault->mutable_fail_subtask()->set_operator_(op.id());
+            fault->mutable_fail_subtask()->set_subtask(subtask);
+            fault->mutable_fail_subtask()->set_message("swarm failure");
+            return true;
+        case scenario::PARTITION_LINK:
+            fault->mutable_partition_link()->set_from_node(-1);
+            fault->mutable_partition_link()->set_to_node(tm);
+            fault->mutable_partition_link()->set_duration_ms(8000);
+            return true;
+        case scenario::DROP_CONTROL_MESSAGE:
+            fault->mutable_control_message()->set_kind(prng.nextU64() % 2 == 0
+                                                           ? scenario::ACKNOWLEDGE_CHECKPOINT
+                                                           : scenario::NOTIFY_CHECKPOINT_COMPLETE);
+            fault->mutable_control_message()->set_drop(true);
+            fault->mutable_control_message()->set_count(1);
+            return true;
+        case scenario::SLOW_OPERATOR:
+            fault->mutable_slow_operator()->set_operator_(op.id());
+            fault->mutable_slow_operator()->set_subtask(int32_t(subtask));
+            fault->mutable_slow_operator()->set_factor(10);
+            fault->mutable_slow_operator()->set_duration_ms(3000);
+            return true;
+        case scenario::DECLINE_A_CHECKPOINT:
+            fault->mutable_decline_checkpoint()->set_operator_(op.id());
+            fault->mutable_decline_checkpoint()->set_subtask(subtask);
+            fault->mutable_trigger()->mutable_phase()->set_phase(scenario::DURING_ALIGNMENT);
+            fault->mutable_trigger()->mutable_phase()->set_operator_(op.id());
+            fault->mutable_trigger()->mutable_phase()->set_subtask(int32_t(subtask));
+            return true;
+        case scenario::STORAGE_FAILURE:
+            fault->mutable_storage()->set_fail(true);
+            fault->mutable_storage()->set_duration_ms(3000);
+            return true;
+        case scenario::STORE_REJECT_WRITES:
+            for (const auto& sink : operators) {
+                if (sink.has_sink()) {
+                    fault->mutable_store_reject_writes()->set_sink(sink.id());
+                    return true;
+                }
+            }
+            return false;
+        default:
+            return false;
+    }
+}
+
+}  // namespace
+
 void Engine::addSwarmFaults() {
     const scenario::Swarm& swarm = scenario_.proto.faults().swarm();
     if (swarm.kinds().empty()) {
@@ -123,70 +201,15 @@ void Engine::addSwarmFaults() {
     Nanos start = ms(swarm.start_ms());
     Nanos end = ms(swarm.end_ms());
     double minutes = double(end - start) / double(60 * kNanosPerSecond);
-    // Poisson number of faults, by inversion, capped at max_faults.
-    double mean = swarm.faults_per_minute() * minutes;
-    double u = double(prng.nextU64() >> 11) * 0x1.0p-53;
-    double p = std::exp(-mean);
-    double cumulative = p;
-    uint32_t count = 0;
-    while (u > cumulative && count < swarm.max_faults()) {
-        ++count;
-        p *= mean / double(count);
-        cumulative += p;
-    }
-    const auto& operators = scenario_.proto.job().operators();
-    int task_managers = int(scenario_.proto.cluster().task_managers());
+    uint32_t count = poissonCount(prng, swarm.faults_per_minute() * minutes, swarm.max_faults());
     for (uint32_t i = 0; i < count; ++i) {
         scenario::Fault fault;
         Nanos at = start + Nanos(prng.nextU64() % uint64_t(std::max<Nanos>(1, end - start)));
         fault.mutable_trigger()->set_at_ms(uint64_t(at / kNanosPerMilli));
         auto kind = swarm.kinds(int(prng.nextU64() % uint64_t(swarm.kinds_size())));
-        const auto& op = operators[int(prng.nextU64() % uint64_t(operators.size()))];
-        uint32_t subtask = uint32_t(prng.nextU64() % std::max<uint64_t>(1, op.parallelism()));
-        int tm = int(prng.nextU64() % uint64_t(task_managers));
-        switch (kind) {
-            case scenario::KILL_TASK_MANAGER:
-                fault.mutable_kill_task_manager()->set_task_manager(uint32_t(tm));
-                fault.mutable_kill_task_manager()->set_restart_after_ms(1000);
-                break;
-            case scenario::FAIL_SUBTASK:
-                fault.mutable_fail_subtask()->set_operator_(op.id());
-                fault.mutable_fail_subtask()->set_subtask(subtask);
-                fault.mutable_fail_subtask()->set_message("swarm failure");
-                break;
-            case scenario::PARTITION_LINK:
-                fault.mutable_partition_link()->set_from_node(-1);
-                fault.mutable_partition_link()->set_to_node(tm);
-                fault.mutable_partition_link()->set_duration_ms(8000);
-                break;
-            case scenario::DROP_CONTROL_MESSAGE:
-                fault.mutable_control_message()->set_kind(
-                    prng.nextU64() % 2 == 0 ? scenario::ACKNOWLEDGE_CHECKPOINT
-                                            : scenario::NOTIFY_CHECKPOINT_COMPLETE);
-                fault.mutable_control_message()->set_drop(true);
-                fault.mutable_control_message()->set_count(1);
-                break;
-            case scenario::SLOW_OPERATOR:
-                fault.mutable_slow_operator()->set_operator_(op.id());
-                fault.mutable_slow_operator()->set_subtask(int32_t(subtask));
-                fault.mutable_slow_operator()->set_factor(10);
-                fault.mutable_slow_operator()->set_duration_ms(3000);
-                break;
-            case scenario::DECLINE_A_CHECKPOINT:
-                fault.mutable_decline_checkpoint()->set_operator_(op.id());
-                fault.mutable_decline_checkpoint()->set_subtask(subtask);
-                fault.mutable_trigger()->mutable_phase()->set_phase(scenario::DURING_ALIGNMENT);
-                fault.mutable_trigger()->mutable_phase()->set_operator_(op.id());
-                fault.mutable_trigger()->mutable_phase()->set_subtask(int32_t(subtask));
-                break;
-            case scenario::STORAGE_FAILURE:
-                fault.mutable_storage()->set_fail(true);
-                fault.mutable_storage()->set_duration_ms(3000);
-                break;
-            default:
-                continue;  // kinds without a swarm form are skipped
+        if (fillSwarmFault(kind, scenario_.proto, prng, &fault)) {
+            pending_faults_.push_back({fault, false, false, 0});
         }
-        pending_faults_.push_back({fault, false, false, 0});
     }
 }
 

@@ -11,6 +11,7 @@
 #include <QDir>
 #include <QtTest>
 
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -25,7 +26,13 @@ using sluice::sim::ScenarioError;
 
 namespace {
 
-constexpr int kSeedCount = 20;
+// Seeds per scenario; SLUICE_DETERMINISM_SEEDS lowers it for the sanitizer
+// pass, which runs about ten times slower.
+int seedCount() {
+    const char* text = std::getenv("SLUICE_DETERMINISM_SEEDS");
+    int seeds = text ? std::atoi(text) : 20;
+    return seeds > 0 ? seeds : 20;
+}
 // Runs of scenarios with an unbounded source stop here, to keep the suite fast.
 constexpr int64_t kUnboundedLimitMs = 3000;
 // rocksdb-incremental loads 100,000 keys per second into RocksDB, so the
@@ -136,7 +143,7 @@ void TstDeterminism::sameSeed_data() {
     QTest::addColumn<QString>("scenario");
     QTest::addColumn<quint64>("seed");
     for (const QString& name : shippedScenarios()) {
-        for (int i = 0; i < kSeedCount; ++i) {
+        for (int i = 0; i < seedCount(); ++i) {
             // Spread the seeds so both small and large values are tried.
             quint64 seed = quint64(i) * 0x9e3779b97f4a7c15ull % 1000003ull + quint64(i);
             QTest::addRow("%s seed %llu", qPrintable(name), seed) << name << seed;
@@ -245,7 +252,7 @@ void TstDeterminism::seedChangesDigest() {
         QSKIP("no generator source");
     }
     std::set<std::string> digests;
-    for (uint64_t seed = 1; seed <= kSeedCount; ++seed) {
+    for (uint64_t seed = 1; seed <= uint64_t(seedCount()); ++seed) {
         auto engine = makeEngine(scenarioPath(scenario), seed);
         QVERIFY(engine);
         engine->run();

@@ -123,9 +123,9 @@ scenario::Fault makeFault(FaultKind kind, const Base& base, uint64_t seed) {
             fault.mutable_control_message()->set_count(2);
             break;
         case FaultKind::kDropNotification:
-            // The sinks miss a notification; their transaction stays
-            // pre-committed until a later checkpoint completes, and a failure
-            // in between makes the restore commit it.
+            // The sinks miss notifications; their transactions stay
+            // pre-committed until a later checkpoint completes and commits
+            // them.
             fault.mutable_control_message()->set_kind(scenario::NOTIFY_CHECKPOINT_COMPLETE);
             fault.mutable_control_message()->set_drop(true);
             fault.mutable_control_message()->set_duration_ms(600);

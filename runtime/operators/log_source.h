@@ -64,7 +64,11 @@ public:
             if (restored != restored_offsets_.end()) {
                 partition.offset = std::min(restored->second, partition.size);
             }
-            partition.first_offset = partition.offset;
+            // After a failover, the log kept growing while the job was down:
+            // pacing counts from the log's first record, so the backlog is
+            // due at once. A first run, restored or not, paces from where it
+            // starts reading.
+            partition.first_offset = context.attempt > 0 ? 0 : partition.offset;
             partitions_.push_back(std::move(partition));
         }
     }
@@ -73,7 +77,8 @@ public:
                         const std::function<bool()>& output_available) override {
         if (!started_) {
             started_ = true;
-            start_ns_ = now;
+            // The simulation's time 0 is when the logs started growing.
+            start_ns_ = this->context().attempt > 0 ? 0 : now;
             next_watermark_ns_ = now + spec_.watermarks.interval_ns;
             for (auto& partition : partitions_) {
                 partition.last_emit_ns = now;
@@ -156,7 +161,7 @@ private:
         Nanos last_emit_ns = 0;
     };
 
-    // A restored partition continues at its rate from where it stopped.
+    // When record `offset` of a partition becomes available; see open().
     Nanos dueNs(const Partition& partition, uint64_t offset) const {
         double rate = spec_.records_per_second_per_partition;
         if (rate <= 0) {

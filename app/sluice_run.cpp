@@ -371,6 +371,9 @@ void printOperators(const Engine& engine) {
             total.second += task->operatorContext(i).metrics.records_out;
         }
     }
+    if (engine.numRestarts() > 0) {
+        std::printf("\nrecords of the last attempt, since restart %d:", engine.numRestarts());
+    }
     std::printf("\n%-28s %11s %14s %14s %12s\n", "operator", "parallelism", "records in",
                 "records out", "late dropped");
     for (const auto& node : graph.nodes()) {
@@ -489,7 +492,8 @@ std::atomic<Engine*> g_running_engine{nullptr};
 std::atomic<bool> g_stopped_by_signal{false};
 
 void printFaults(const Engine& engine) {
-    if (engine.firedFaults().empty() && engine.recoveries().empty()) {
+    std::vector<std::string> unfired = engine.unfiredFaults();
+    if (engine.firedFaults().empty() && engine.recoveries().empty() && unfired.empty()) {
         return;
     }
     std::printf("\nfaults: %zu fired\n", engine.firedFaults().size());
@@ -508,6 +512,10 @@ void printFaults(const Engine& engine) {
         }
     }
     std::printf("\n");
+    for (const auto& fault : unfired) {
+        std::printf("warning: %s never fired; its trigger did not match during the run\n",
+                    fault.c_str());
+    }
 }
 
 // Runs the reference and prints the verdict; returns nullopt when the

@@ -99,6 +99,9 @@ public:
     // Problems of the configuration found when the run was built, such as
     // a transaction timeout shorter than the downtime the faults cause.
     const std::vector<std::string>& warnings() const { return warnings_; }
+    // Faults of the scenario, injected ones included, whose trigger has not
+    // matched so far, as "fault 2 (fail_subtask, trigger phase ...)".
+    std::vector<std::string> unfiredFaults() const;
     // Every fault that fired so far, in firing order.
     const std::vector<FiredFault>& firedFaults() const { return fired_faults_; }
     int numRestarts() const { return job_manager_->numRestarts(); }

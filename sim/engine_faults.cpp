@@ -244,6 +244,23 @@ std::string Engine::injectFault(const scenario::Fault& fault) {
     return {};
 }
 
+std::vector<std::string> Engine::unfiredFaults() const {
+    std::vector<std::string> result;
+    for (size_t i = 0; i < pending_faults_.size(); ++i) {
+        const PendingFault& pending = pending_faults_[i];
+        if (pending.fired) {
+            continue;
+        }
+        const auto* kind =
+            scenario::Fault::descriptor()->FindFieldByNumber(int(pending.fault.kind_case()));
+        std::string trigger = pending.fault.trigger().ShortDebugString();
+        result.push_back(std::string(pending.injected ? "injected fault" : "fault") + " " +
+                         std::to_string(i) + " (" + (kind ? kind->name() : "no kind") +
+                         ", trigger " + (trigger.empty() ? "none" : "{ " + trigger + " }") + ")");
+    }
+    return result;
+}
+
 void Engine::injectFaultAtEvent(uint64_t event_index, const scenario::Fault& fault) {
     replay_injections_.emplace_back(event_index, fault);
     has_event_faults_ = true;

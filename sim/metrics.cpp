@@ -52,6 +52,13 @@ void MetricsRecorder::sample(Nanos now, const std::vector<const StreamTask*>& ta
         TaskCounters counters = task->counters();
         auto [it, inserted] = previous_.try_emplace(key);
         Previous& previous = it->second;
+        if (previous.attempt != task->attempt()) {
+            // A restarted task counts from zero; over this interval it
+            // existed only since its deployment, so the times sum to less
+            // than 1000 ms per second.
+            previous.counters = TaskCounters{};
+            previous.attempt = task->attempt();
+        }
         Nanos elapsed = now - previous.time_ns;
         if (!inserted && elapsed <= 0) {
             continue;

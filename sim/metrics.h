@@ -57,6 +57,7 @@ private:
     struct Previous {
         Nanos time_ns = 0;
         TaskCounters counters;
+        int64_t attempt = 0;
     };
     std::map<std::pair<int, int>, Previous> previous_;
     std::vector<MetricSample> samples_;

@@ -184,8 +184,10 @@ void CheckpointCoordinator::onAcknowledge(const control::AcknowledgeCheckpoint& 
     }
     ++stats.acknowledged_subtasks;
     stats.latest_ack_ns = env_.now();
-    stats.full_size_bytes += in.state_size_bytes();
-    stats.checkpointed_size_bytes += in.incremental_size_bytes();
+    // Like Flink, both sizes include the in-flight data that an unaligned
+    // checkpoint persisted as channel state.
+    stats.full_size_bytes += in.state_size_bytes() + in.persisted_bytes();
+    stats.checkpointed_size_bytes += in.incremental_size_bytes() + in.persisted_bytes();
     stats.processed_bytes += in.processed_bytes();
     stats.persisted_bytes += in.persisted_bytes();
     stats.unaligned = stats.unaligned || in.unaligned();

@@ -587,9 +587,9 @@ void OutputComparison::checkOrder(IdState& state, size_t index) {
         group.furthest_present = int64_t(state.position);
         group.furthest_index = index;
     }
-    // At-least-once output replays records after a failure, which can put
-    // a record whose first write was lost after later ones; only
-    // exactly-once output keeps the order.
+    // At-least-once output replays records after a failure, so a record
+    // whose first write was lost can follow later ones. Only exactly-once
+    // output keeps the order.
     if (!group.offsets_increasing || options_.guarantee != scenario::EXACTLY_ONCE_OUTPUT) {
         return;
     }
@@ -612,9 +612,9 @@ void OutputComparison::checkCopies(IdState& state, size_t index) {
     const StoredRecord& stored = actual_.records()[index];
     RecordKey key{stored.sink, stored.record.id};
     // A key fed by several source partitions merges them in an order that
-    // depends on timing, which a failure changes, so a running aggregate's
-    // value for one record may legitimately differ; the final keyed state is
-    // compared instead (checkFinalState in run_check.cpp).
+    // depends on timing, which a failure changes. So a running aggregate's
+    // value for one record may differ, and checkFinalState in run_check.cpp
+    // compares the final keyed state instead.
     bool interleaved =
         interleaved_keys_.count(std::make_pair(stored.sink, std::string_view(stored.record.key)));
     if (state.reference_copies > 0 && !interleaved && !matchesReference(state, stored)) {

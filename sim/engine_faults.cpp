@@ -70,7 +70,7 @@ void Engine::setUpFaults() {
 }
 
 void Engine::warnAboutTransactionTimeouts() {
-    // The longest downtime a scenario fault causes. A killed TaskManager is
+    // The maximum downtime that a scenario fault causes. A killed TaskManager is
     // replaced after restart_after_ms (default 1000), and a partition lasts
     // its duration. The restart delay comes on top.
     uint64_t downtime_ms = 0;

@@ -70,7 +70,7 @@ struct Transaction {
 class ExternalStore {
 public:
     // Fault injection: the store rejects the next `count` writes of sink
-    // `sink`. A sink asks takeRejection() before each write; the first
+    // `sink`. A sink calls takeRejection() before each write, and the first
     // rejection of a batch calls the listener, so the simulation can fail
     // the writer once the error surfaces.
     void rejectNextWrites(int sink, uint32_t count) {

@@ -53,9 +53,8 @@ void MetricsRecorder::sample(Nanos now, const std::vector<const StreamTask*>& ta
         auto [it, inserted] = previous_.try_emplace(key);
         Previous& previous = it->second;
         if (previous.attempt != task->attempt()) {
-            // A restarted task counts from zero; over this interval it
-            // existed only since its deployment, so the times sum to less
-            // than 1000 ms per second.
+            // A restarted task counts from zero. It existed only for part of
+            // this interval, so its times sum to less than 1000 ms per second.
             previous.counters = TaskCounters{};
             previous.attempt = task->attempt();
         }

@@ -13,8 +13,8 @@ namespace sluice::sim {
 // checkpoint if `run` was, and stopped at the same time limit.
 std::variant<std::unique_ptr<Engine>, ScenarioError> referenceEngineFor(const Engine& run);
 
-// Whether the scenario asks for a verdict: it injects faults or states an
-// expectation.
+// Returns true when the scenario injects faults or states an expectation,
+// so a run of it gets a verdict.
 bool wantsVerdict(const scenario::Scenario& scenario);
 
 // Checks a finished (or stopped) run against its finished reference run.

@@ -62,9 +62,8 @@ public:
     void invoke(const Record& record, TimestampMs timestamp) override {
         if (store_->takeRejection(sink_index_, subtask_)) {
             // The write fails, but the sink learns it only when the error
-            // surfaces; until then the write never becomes durable, so an
-            // asynchronous sink that flushes on checkpoints cannot
-            // acknowledge one.
+            // surfaces. Until then the write is not durable, so a sink that
+            // flushes on checkpoints cannot acknowledge one.
             durable_at_ns_ = std::numeric_limits<Nanos>::max();
             return;
         }

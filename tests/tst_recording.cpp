@@ -129,8 +129,8 @@ void TstRecording::initTestCase() {
     QVERIFY(!bytes_.empty());
 }
 
-// A fault injected with a trigger fires later, inside an event of its own;
-// the replay injects it again at the same event count, trigger included.
+// A fault injected with a trigger fires later, inside an event of its own.
+// The replay injects it again at the same event count, trigger included.
 void TstRecording::injectedTriggerReplays() {
     auto engine = engineFor(sluice::test::sourcePath(kScenario), kSeed);
     QVERIFY(engine);

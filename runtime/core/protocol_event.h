@@ -5,8 +5,8 @@
 namespace sluice {
 
 // Points of the checkpoint and recovery protocol at which the simulator can
-// inject a fault. Runtime components report them through a listener; the
-// listener may fail or cancel the reporting component before returning, so
+// inject a fault. Runtime components report them through a listener. The
+// listener may fail or cancel the reporting component before it returns, so
 // callers report at the end of the step they describe.
 enum class ProtocolPhase : uint8_t {
     kCheckpointTriggered,  // the coordinator triggered a checkpoint

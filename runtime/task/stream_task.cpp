@@ -326,8 +326,9 @@ void StreamTask::onTimer(uint32_t kind, uint64_t arg) {
                 // TODO: flush when the running step ends. Retrying one
                 // timeout later can land in the next step again, so with a
                 // 1 ms timeout a source that steps every millisecond never
-                // flushes on the timeout; changing it shortens the in-flight
-                // backlog of the backpressure scenarios, which need retuning.
+                // flushes on the timeout. Fixing it shortens the in-flight
+                // backlog of the backpressure scenarios, which then need
+                // retuning.
                 scheduleFlushIfNeeded();
                 break;
             }

@@ -213,6 +213,7 @@ private Q_SLOTS:
     void intervalAndMaxConcurrent();
     void minPause();
     void timeoutExpires();
+    void tolerableFailuresFailOver();
     void tolerableFailuresFailJob();
     void retentionAndSavepoints();
     void temporaryFolderRemoved();
@@ -292,9 +293,36 @@ void TstCheckpoints::timeoutExpires() {
     QCOMPARE(engine->runState(), RunState::kTimeLimit);
 }
 
+// Exceeding the tolerable checkpoint failures fails the job over through
+// its restart strategy, as in Flink.
+void TstCheckpoints::tolerableFailuresFailOver() {
+    auto s = load("scenarios/aligned-vs-unaligned.textproto");
+    s.proto.mutable_checkpointing()->set_tolerable_failures(0);
+    auto* fixed = s.proto.mutable_failover()->mutable_restart_strategy()->mutable_fixed_delay();
+    fixed->set_attempts(5);
+    fixed->set_delay_ms(1000);
+    EngineOptions options;
+    options.until_ms = 40000;
+    auto engine = makeEngine(s, options);
+    QVERIFY(engine);
+    // The first expiry (at 25 s) already exceeds a threshold of 0.
+    engine->runUntilTime(25500 * kNanosPerMilli);
+    QCOMPARE(engine->numRestarts(), 0);
+    QCOMPARE(engine->jobStatus(), sluice::JobStatus::kRestarting);
+    QVERIFY2(QString::fromStdString(engine->failureCause()).contains("tolerable failure threshold"),
+             engine->failureCause().c_str());
+    engine->run();
+    QVERIFY(engine->numRestarts() >= 1);
+    const CheckpointStats first = checkpointsOnly(*engine).front();
+    QCOMPARE(first.status, CheckpointStatus::kFailed);
+    QCOMPARE(engine->recoveries().front().first, first.end_time_ns);
+}
+
+// Without restarts left, the same failure fails the job with the root cause.
 void TstCheckpoints::tolerableFailuresFailJob() {
     auto s = load("scenarios/aligned-vs-unaligned.textproto");
     s.proto.mutable_checkpointing()->set_tolerable_failures(0);
+    s.proto.mutable_failover()->mutable_restart_strategy()->mutable_none();
     EngineOptions options;
     options.until_ms = 40000;
     auto engine = makeEngine(s, options);
@@ -302,9 +330,10 @@ void TstCheckpoints::tolerableFailuresFailJob() {
     engine->run();
     QCOMPARE(engine->runState(), RunState::kFailed);
     QCOMPARE(engine->jobStatus(), sluice::JobStatus::kFailed);
-    QVERIFY2(QString::fromStdString(engine->failureCause()).contains("tolerable failure threshold"),
-             engine->failureCause().c_str());
-    // The first expiry (at 25 s) already exceeds a threshold of 0.
+    const QString cause = QString::fromStdString(engine->failureCause());
+    QVERIFY2(cause.startsWith("Recovery is suppressed by"), qPrintable(cause));
+    QVERIFY2(cause.contains("Exceeded checkpoint tolerable failure threshold (0)"),
+             qPrintable(cause));
     QVERIFY(engine->now() < 26000 * kNanosPerMilli);
 }
 

@@ -34,7 +34,7 @@ public:
         std::function<void(int vertex, int subtask, const control::Envelope&)> send_to_task;
         // Whether a subtask is running, so finished tasks are not waited for.
         std::function<bool(int vertex, int subtask)> is_running;
-        // The job must fail because of too many failed checkpoints.
+        // Too many checkpoints failed in a row: the job must fail over.
         std::function<void(const std::string& cause)> fail_job;
         // A checkpoint changed status (triggered, completed, failed).
         std::function<void(const CheckpointStats&)> on_status;
@@ -116,7 +116,6 @@ private:
     bool suspended_ = false;
     // Identifies the live periodic timer chain; older chains stop.
     uint64_t generation_ = 0;
-    bool failed_job_ = false;
 };
 
 }  // namespace sluice

@@ -222,12 +222,7 @@ void JobManager::startCheckpointing() {
         return it != task_states_.end() && it->second == ExecutionState::kRunning;
     };
     callbacks.protocol_listener = config_.protocol_listener;
-    callbacks.fail_job = [this](const std::string& cause) {
-        if (coordinator_) {
-            coordinator_->stop();
-        }
-        setStatus(JobStatus::kFailed, cause);
-    };
+    callbacks.fail_job = [this](const std::string& cause) { failover(cause); };
     coordinator_ = std::make_unique<CheckpointCoordinator>(env_, job_, config_.checkpointing,
                                                            std::move(callbacks));
     coordinator_->continueAfter(config_.restored_checkpoint_id);

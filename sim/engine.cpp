@@ -381,6 +381,7 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
         Nanos(failover.heartbeat_timeout_ms() > 0 ? failover.heartbeat_timeout_ms() : 5000) *
         kNanosPerMilli;
     jm_config.restart_strategy = restartStrategyOf(failover.restart_strategy());
+    jm_config.region_failover = failover.strategy() == scenario::REGION;
     jm_config.protocol_listener = [this](const ProtocolEvent& event) { onProtocolEvent(event); };
     job_manager_ = std::make_unique<JobManager>(*sim_, *job_graph_, jm_config);
     job_manager_->checkpointCallbacks().on_completed =

@@ -33,7 +33,8 @@ bool CheckpointCoordinator::sourcesRunning() const {
     return false;
 }
 
-void CheckpointCoordinator::suspend(const std::string& cause) {
+void CheckpointCoordinator::suspend(const std::string& cause,
+                                    const std::set<std::pair<int, int>>* restarting) {
     suspended_ = true;
     ++generation_;
     std::vector<int64_t> ids;
@@ -43,7 +44,13 @@ void CheckpointCoordinator::suspend(const std::string& cause) {
     for (int64_t id : ids) {
         abort(id, cause, false);
     }
-    end_of_data_.clear();
+    if (restarting == nullptr) {
+        end_of_data_.clear();
+        return;
+    }
+    for (const auto& task : *restarting) {
+        end_of_data_.erase(task);
+    }
 }
 
 void CheckpointCoordinator::resume() {

@@ -60,7 +60,10 @@ public:
     // Failover: aborts every pending checkpoint with `cause` and stops
     // triggering until resume(). Such aborts do not count as failed
     // checkpoints for the tolerable-failure threshold.
-    void suspend(const std::string& cause);
+    // A region failover passes the restarting subtasks: only they forget
+    // that they reached the end of their input.
+    void suspend(const std::string& cause,
+                 const std::set<std::pair<int, int>>* restarting = nullptr);
     // The restarted job runs: periodic triggering starts again.
     void resume();
 

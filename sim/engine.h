@@ -214,6 +214,7 @@ private:
     bool phaseMatches(const scenario::PhaseTrigger& trigger, const ProtocolEvent& event) const;
     void fire(PendingFault& pending);
     std::string applyFault(scenario::Fault& fault);
+    std::string rewindToCheckpoint(scenario::RewindToCheckpoint& spec);
     Nanos filterControlMessage(int from, int to, const control::Envelope& message);
     std::vector<StreamTask*> liveTasksOf(const std::string& operator_id, int subtask);
     std::string checkFault(const scenario::Fault& fault) const;

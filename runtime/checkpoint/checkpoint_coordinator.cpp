@@ -53,6 +53,13 @@ void CheckpointCoordinator::suspend(const std::string& cause,
     }
 }
 
+void CheckpointCoordinator::rewindTo(int64_t id) {
+    next_id_ = id + 1;
+    latest_completed_ = id;
+    consecutive_failures_ = 0;
+    history_.erase(history_.upper_bound(id), history_.end());
+}
+
 void CheckpointCoordinator::resume() {
     if (!suspended_) {
         return;

@@ -55,6 +55,9 @@ public:
     // Continues numbering after `id`, as Flink does after a restore, so new
     // checkpoints never reuse the names of older ones.
     void continueAfter(int64_t id) { next_id_ = std::max(next_id_, id + 1); }
+    // A new run of the job restores checkpoint `id`: ids continue from id + 1
+    // as in Flink, and later checkpoints leave the history.
+    void rewindTo(int64_t id);
     // Stops triggering; pending checkpoints are left as they are.
     void stop() { stopped_ = true; }
     // Failover: aborts every pending checkpoint with `cause` and stops

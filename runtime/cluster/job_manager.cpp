@@ -406,6 +406,28 @@ void JobManager::setStatus(JobStatus status, const std::string& cause) {
     }
 }
 
+void JobManager::rewind(int64_t checkpoint_id, Nanos delay_ns, const std::string& cause) {
+    if (status_ == JobStatus::kFinished || status_ == JobStatus::kFailed) {
+        return;
+    }
+    last_failure_ns_ = env_.now();
+    recovering_since_ns_ = env_.now();
+    recoveries_.emplace_back(env_.now(), -1);
+    restarting_tasks_.clear();
+    if (coordinator_) {
+        coordinator_->suspend("Checkpoint was aborted because the job was stopped: " + cause);
+        coordinator_->rewindTo(checkpoint_id);
+    }
+    config_.restored_checkpoint_id = checkpoint_id;
+    cancelAllTasks(cause);
+    log::warning("jobmanager", "job.rewinding",
+                 {{"checkpoint", std::to_string(checkpoint_id)},
+                  {"attempt", std::to_string(attempt_ + 1)},
+                  {"cause", cause}});
+    setStatus(JobStatus::kRestarting, cause);
+    env_.schedule(env_.now() + delay_ns, this, kRestart, uint64_t(attempt_ + 1));
+}
+
 void JobManager::cancelAllTasks(const std::string& cause) {
     for (int tm = 0; tm < config_.task_managers; ++tm) {
         if (registered_[size_t(tm)] && !lost_[size_t(tm)]) {

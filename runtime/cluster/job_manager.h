@@ -72,6 +72,10 @@ public:
     Nanos lastFailureNs() const { return last_failure_ns_; }
     // Fails over the job because of `cause`, as a task failure does.
     void failover(const std::string& cause);
+    // Stops the job and runs it again from the completed checkpoint
+    // `checkpoint_id` after `delay_ns`, as a user restoring an older
+    // retained checkpoint does. The restart strategy is not consulted.
+    void rewind(int64_t checkpoint_id, Nanos delay_ns, const std::string& cause);
     // Fails over after `tasks`, as (vertex, subtask), failed or were lost:
     // with region failover only their pipelined regions restart, unless
     // the regions cover the job or a restart is already under way.

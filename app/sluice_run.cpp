@@ -521,15 +521,13 @@ void printFaults(const Engine& engine) {
 // Runs the reference and prints the verdict; returns nullopt when the
 // reference run could not be built.
 std::optional<sluice::sim::Verdict> printVerdict(const Engine& engine) {
-    auto built = sluice::sim::referenceEngineFor(engine);
-    if (auto* error = std::get_if<sluice::sim::ScenarioError>(&built)) {
+    auto checked = sluice::sim::checkAgainstReference(engine);
+    if (auto* error = std::get_if<sluice::sim::ScenarioError>(&checked)) {
         std::fprintf(stderr, "sluice-run: the reference run failed to start: %s\n",
                      error->format().c_str());
         return std::nullopt;
     }
-    Engine& reference = *std::get<std::unique_ptr<Engine>>(built);
-    reference.run();
-    sluice::sim::Verdict verdict = sluice::sim::checkRun(engine, reference);
+    const sluice::sim::Verdict& verdict = std::get<sluice::sim::Verdict>(checked);
     const std::string& guarantee =
         sluice::scenario::Guarantee_Name(engine.scenario().proto.expect().guarantee());
     std::printf("verdict (%s): %s\n", guarantee.c_str(), verdict.summary().c_str());

@@ -59,14 +59,12 @@ Checked runChecked(const LoadedScenario& s, std::optional<uint64_t> seed = std::
         return out;
     }
     out.run->run();
-    auto built = sluice::sim::referenceEngineFor(*out.run);
-    if (auto* e = std::get_if<sluice::sim::ScenarioError>(&built)) {
+    auto checked = sluice::sim::checkAgainstReference(*out.run);
+    if (auto* e = std::get_if<sluice::sim::ScenarioError>(&checked)) {
         out.error = "the reference did not build: " + e->format();
         return out;
     }
-    auto& reference = *std::get<std::unique_ptr<Engine>>(built);
-    reference.run();
-    out.verdict = sluice::sim::checkRun(*out.run, reference);
+    out.verdict = std::get<Verdict>(checked);
     return out;
 }
 

@@ -34,10 +34,11 @@ std::map<std::pair<int, int>, int64_t> attempts(const Engine& engine) {
 // Runs `engine` and its failure-free reference, and returns the verdict.
 sluice::sim::Verdict runAndCheck(Engine& engine) {
     engine.run();
-    auto built = sluice::sim::referenceEngineFor(engine);
-    Engine& reference = *std::get<std::unique_ptr<Engine>>(built);
-    reference.run();
-    return sluice::sim::checkRun(engine, reference);
+    auto checked = sluice::sim::checkAgainstReference(engine);
+    if (auto* error = std::get_if<sluice::sim::ScenarioError>(&checked)) {
+        qFatal("the reference did not build: %s", error->format().c_str());
+    }
+    return std::get<sluice::sim::Verdict>(checked);
 }
 
 }  // namespace

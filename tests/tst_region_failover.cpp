@@ -70,24 +70,26 @@ private Q_SLOTS:
         QVERIFY(running_at - failed_at >= 1000 * sluice::kNanosPerMilli);
     }
 
-    // The full strategy restarts every task for the same failure.
-    void fullStrategyRestartsEveryTask() {
-        LoadedScenario s = sluice::test::loadScenario(kScenario);
-        s.proto.mutable_failover()->set_strategy(scenario::FULL);
-        auto engine = sluice::test::makeEngine(s);
-        QVERIFY(engine);
-        const auto verdict = runAndCheck(*engine);
-        QVERIFY2(verdict.pass, verdict.summary().c_str());
-        for (const auto& [task, value] : attempts(*engine)) {
-            QCOMPARE(value, int64_t(1));
-        }
+    // The full strategy restarts every task for the same failure, and so
+    // does region failover once an all-to-all edge joins every subtask into
+    // one region.
+    void wholeJobRestarts_data() {
+        QTest::addColumn<bool>("full_strategy");
+        QTest::addColumn<bool>("all_to_all_edge");
+        QTest::newRow("full strategy") << true << false;
+        QTest::newRow("all-to-all edge") << false << true;
     }
 
-    // An all-to-all edge joins every subtask into one region, so region
-    // failover restarts the whole job.
-    void allToAllEdgeMakesOneRegion() {
+    void wholeJobRestarts() {
+        QFETCH(bool, full_strategy);
+        QFETCH(bool, all_to_all_edge);
         LoadedScenario s = sluice::test::loadScenario(kScenario);
-        s.proto.mutable_job()->mutable_edges(1)->set_partitioning(scenario::REBALANCE);
+        if (full_strategy) {
+            s.proto.mutable_failover()->set_strategy(scenario::FULL);
+        }
+        if (all_to_all_edge) {
+            s.proto.mutable_job()->mutable_edges(1)->set_partitioning(scenario::REBALANCE);
+        }
         auto engine = sluice::test::makeEngine(s);
         QVERIFY(engine);
         const auto verdict = runAndCheck(*engine);

@@ -662,10 +662,13 @@ void printReplayHeader(const Options& options, const sluice::sim::Recording& rec
     for (const auto& fault : recording.faults) {
         injected += fault.injected() ? 1 : 0;
     }
-    std::printf("replay of %s: scenario %s (seed %llu, until %llu ms), recorded by sluice %s\n",
+    const std::string until = header.until_ms() >= sluice::sim::kBoundedJobLimitMs
+                                  ? "until the job ends"
+                                  : "until " + std::to_string(header.until_ms()) + " ms";
+    std::printf("replay of %s: scenario %s (seed %llu, %s), recorded by sluice %s\n",
                 options.replay.c_str(), header.scenario_path().c_str(),
-                static_cast<unsigned long long>(header.seed()),
-                static_cast<unsigned long long>(header.until_ms()), header.build_version().c_str());
+                static_cast<unsigned long long>(header.seed()), until.c_str(),
+                header.build_version().c_str());
     if (header.build_version() != sluice::sim::buildVersion()) {
         std::printf(
             "note: this is sluice %s; a change of the simulation in between can change "
@@ -1217,6 +1220,9 @@ int runSweep(const Options& options, const char* argv0) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Line-buffered output keeps standard output and error in order when
+    // both go to one file, such as a sweep's seed-N.log.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     Options options;
     if (auto status = parseArguments(argc, argv, &options)) {
         return *status;

@@ -432,7 +432,7 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
             unbounded = unbounded || (op.has_generator() && op.generator().record_count() == 0);
         }
         // Bounded jobs run until they finish; the limit only stops runaway runs.
-        until_ms = unbounded ? 60'000 : int64_t(365) * 24 * 3600 * 1000;
+        until_ms = unbounded ? 60'000 : kBoundedJobLimitMs;
     }
     until_ns_ = Nanos(until_ms) * kNanosPerMilli;
     log::info("engine", "run.started",

@@ -20,6 +20,10 @@
 
 namespace sluice::sim {
 
+// Time limit of a bounded job whose scenario sets none: one year of
+// simulated time, which only stops runaway runs.
+constexpr int64_t kBoundedJobLimitMs = int64_t(365) * 24 * 3600 * 1000;
+
 struct EngineOptions {
     // Overrides the scenario's seed.
     std::optional<uint64_t> seed;

@@ -152,8 +152,12 @@ private:
             uint64_t request_id = 0;
             std::memcpy(&request_id, id.data(), sizeof(request_id));
             // A REP socket expects the empty delimiter frame a REQ socket adds.
-            dealer_.send(zmq::message_t(), zmq::send_flags::sndmore);
-            dealer_.send(payload, zmq::send_flags::none);
+            // Without a peer (the engine went away) a DEALER socket cannot
+            // send; the request then times out like an unanswered one.
+            if (dealer_.send(zmq::message_t(),
+                             zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+                (void)dealer_.send(payload, zmq::send_flags::dontwait);
+            }
             pending_[request_id] = Clock::now();
         }
         return true;

@@ -170,7 +170,6 @@ std::string EngineService::Impl::loadRecording(const protocol::LoadRecording& lo
 
 void EngineService::Impl::adoptRun(std::unique_ptr<ReplayableRun> run, std::string scenario_path) {
     clearVerdict();
-    // The new engine is built; the old one goes, then its checkpoint folders.
     run_ = std::move(run);
     scenario_path_ = std::move(scenario_path);
     playing_ = false;
@@ -186,10 +185,12 @@ void EngineService::Impl::adoptRun(std::unique_ptr<ReplayableRun> run, std::stri
 void EngineService::Impl::runForward(const std::function<bool()>& done) {
     Engine& engine = run_->engine();
     uint64_t steps = 0;
+    last_frame_ = Clock::now();
     while (!engine.isOver() && !done()) {
         run_->step();
         if (++steps % 256 == 0) {
             events_.poll();
+            publishProgress(true);
         }
     }
     run_->injectDueFaults();
@@ -243,10 +244,15 @@ std::string EngineService::Impl::seek(uint64_t event_index) {
         if (auto error = run_->restart()) {
             return "cannot build the run again: " + error->format();
         }
-        // The re-execution repeats events the client has seen.
+        // The re-execution repeats events the client has seen, so only
+        // frames go out until the target.
         Engine& engine = run_->engine();
+        last_frame_ = Clock::now();
         while (!engine.isOver() && engine.eventCount() < event_index) {
             run_->step();
+            if (engine.eventCount() % 256 == 0) {
+                publishProgress(false);
+            }
         }
         events_.poll();
         events_.discard();

@@ -22,6 +22,8 @@ constexpr int kEventsPerPoll = 256;
 constexpr int kIdleWaitMs = 50;
 // Events per EventBatch message.
 constexpr size_t kEventsPerBatch = 1000;
+// Frames while a command moves the run, such as a long seek.
+constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -243,6 +245,17 @@ void EngineService::Impl::publishFrame() {
         *telemetry.mutable_frame()->mutable_status() = status();
     }
     publishTelemetry(telemetry);
+}
+
+void EngineService::Impl::publishProgress(bool with_events) {
+    if (Clock::now() - last_frame_ < kProgressInterval) {
+        return;
+    }
+    if (with_events) {
+        events_.poll();
+        publishEvents();
+    }
+    publishFrame();
 }
 
 void EngineService::Impl::publishEvents() {

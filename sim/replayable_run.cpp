@@ -29,8 +29,8 @@ std::variant<std::unique_ptr<ReplayableRun>, ScenarioError> ReplayableRun::fromR
 }
 
 std::optional<ScenarioError> ReplayableRun::build() {
-    // The old engine goes first: it owns temporary checkpoint folders and
-    // the log clock.
+    // The old engine goes first, because it owns temporary checkpoint folders
+    // and the log clock.
     engine_.reset();
     auto built = recording_ ? replayEngineFor(*recording_, options_)
                             : Engine::fromScenario(scenario_, options_);
@@ -68,8 +68,8 @@ std::string ReplayableRun::injectFault(const scenario::Fault& fault) {
     if (!error.empty()) {
         return error;
     }
-    // Keep the list ordered by event index: a fault injected after a backward
-    // seek goes before those injected later in the first pass.
+    // Keep the list ordered by event index, so a fault injected after a
+    // backward seek goes before those injected later in the first pass.
     uint64_t index = engine_->eventCount();
     auto position =
         std::upper_bound(injected_.begin(), injected_.end(), index,

@@ -27,7 +27,7 @@ public:
 
     static std::variant<std::unique_ptr<ReplayableRun>, ScenarioError> fromScenario(
         LoadedScenario scenario, EngineOptions options, EngineBuilt built);
-    // The recording's scenario, seed and time limit; the faults it injected
+    // The recording's scenario, seed and time limit. The faults it injected
     // at run time are injected again at their event indexes.
     static std::variant<std::unique_ptr<ReplayableRun>, ScenarioError> fromRecording(
         Recording recording, EngineOptions options, EngineBuilt built);

@@ -30,7 +30,7 @@ namespace {
 // Guard against a hung service; the checks never depend on how fast it is.
 constexpr int kWaitMs = 20000;
 
-// Spins the event loop until `done()` or kWaitMs passed; returns done().
+// Spins the event loop until `done()` or kWaitMs passed, and returns done().
 bool waitUntil(const std::function<bool()>& done, int timeout_ms = kWaitMs) {
     QElapsedTimer timer;
     timer.start();
@@ -85,8 +85,8 @@ public:
                                      service->telemetryAddress(), &error);
     }
 
-    // Sends `request` and returns its reply; an empty reply with an error
-    // when none arrived.
+    // Sends `request` and returns its reply, or a reply with the error "no
+    // reply" when none arrived.
     protocol::Reply call(protocol::Request request) {
         uint64_t id = client.send(std::move(request));
         if (!waitUntil([&] { return replies.count(id) > 0 || !lost.empty(); }) ||

@@ -203,6 +203,8 @@ private Q_SLOTS:
     void malformedScenarioTextNamesLine();
     void nonLoopbackBindRejected();
     void addressInUseRejected();
+    void sluiceRunServeShutdown();
+    void sluiceRunServeRejectsRemote();
 };
 
 void TestEngineProtocol::roundTripEveryCommandInproc() {
@@ -679,6 +681,57 @@ void TestEngineProtocol::addressInUseRejected() {
     std::string error = second.start();
     QVERIFY2(error.find("Address already in use") != std::string::npos, error.c_str());
     QVERIFY(error.find(first.commandAddress()) != std::string::npos);
+}
+
+void TestEngineProtocol::sluiceRunServeShutdown() {
+    QProcess process;
+    process.start(QString::fromStdString(test::binaryPath("sluice-run")),
+                  {QString::fromStdString(flights()), "--serve", "tcp://127.0.0.1:0"});
+    QVERIFY(process.waitForStarted(kWaitMs));
+    QString commands;
+    QString telemetry;
+    QVERIFY(waitUntil([&] {
+        process.waitForReadyRead(10);
+        while (process.canReadLine()) {
+            QString line = QString::fromUtf8(process.readLine()).trimmed();
+            if (line.startsWith("commands: ")) {
+                commands = line.mid(10);
+            } else if (line.startsWith("telemetry: ")) {
+                telemetry = line.mid(11);
+            }
+        }
+        return !commands.isEmpty() && !telemetry.isEmpty();
+    }));
+    QVERIFY2(commands.startsWith("tcp://127.0.0.1:"), qPrintable(commands));
+    QVERIFY(commands != "tcp://127.0.0.1:0");
+
+    zmq::context_t context;
+    ui::EngineClient client;
+    QString error;
+    QVERIFY(client.connectTo(&context, commands.toStdString(), telemetry.toStdString(), &error));
+    QSignalSpy replies(&client, &ui::EngineClient::replyReceived);
+    protocol::Request hello;
+    hello.mutable_hello();
+    client.send(hello);
+    QVERIFY(replies.wait(kWaitMs));
+    protocol::Request shutdown;
+    shutdown.mutable_shutdown();
+    client.send(shutdown);
+    QVERIFY(process.waitForFinished(kWaitMs));
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 0);
+    QVERIFY(QString::fromUtf8(process.readAll()).contains("engine service stopped"));
+}
+
+void TestEngineProtocol::sluiceRunServeRejectsRemote() {
+    QProcess process;
+    process.start(QString::fromStdString(test::binaryPath("sluice-run")),
+                  {QString::fromStdString(flights()), "--serve", "tcp://0.0.0.0:0"});
+    QVERIFY(process.waitForFinished(kWaitMs));
+    QCOMPARE(process.exitCode(), 2);
+    QString output = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(output.contains("not loopback"), qPrintable(output));
+    QVERIFY(output.contains("--allow-remote"));
 }
 
 QTEST_GUILESS_MAIN(TestEngineProtocol)

@@ -292,7 +292,7 @@ std::string EngineService::Impl::saveRecording(const protocol::SaveRecording& sa
 
 void EngineService::Impl::startVerdict() {
     const Engine& engine = run_->engine();
-    if (!wantsVerdict(engine.scenario().proto)) {
+    if (!wantsVerdict(engine.scenario().proto) && engine.firedFaults().empty()) {
         verdict_done_ = true;
         return;
     }
@@ -361,6 +361,7 @@ protocol::Status EngineService::Impl::status() const {
     service.sim_ms_per_wall_second = sim_ms_per_wall_second_;
     service.events_per_second = events_per_second_;
     service.verdict = verdict_message_;
+    service.verdict.set_checking(reference_ != nullptr);
     protocol::Status result;
     fillStatus(run_ ? &run_->engine() : nullptr, service, &result);
     if (run_ && !scenario_path_.empty()) {

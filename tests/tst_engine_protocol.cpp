@@ -194,6 +194,7 @@ private Q_SLOTS:
     void previousCheckpointSameDigest();
     void stepPublishesOneFrame();
     void playFramesRateLimited();
+    void playAtSpeedReachesEnd();
     void injectedFaultInFrameAndRecording();
     void verdictAfterRunEnds();
     void keyedStateQueryPaged();
@@ -447,6 +448,34 @@ void TestEngineProtocol::playFramesRateLimited() {
     qInfo("%d frames for %llu events in %.2f s", frames,
           static_cast<unsigned long long>(frame.status().event_index()), wall_s);
     QVERIFY(frames <= 3 + int(kMaxFramesPerSecond * (wall_s + 1)));
+}
+
+void TestEngineProtocol::playAtSpeedReachesEnd() {
+    Harness h("paced");
+    QCOMPARE(h.load(flights()).error(), std::string());
+    // 10 s of simulated time at 10 simulated seconds per wall second.
+    protocol::Reply reply = h.setSpeed(10000);
+    QCOMPARE(reply.error(), std::string());
+    QCOMPARE(reply.status().sim_ms_per_wall_second(), 10000.0);
+    protocol::Request play;
+    play.mutable_play();
+    QCOMPARE(h.call(play).status().run_state(), protocol::PLAYING);
+    QVERIFY(h.waitForFrame([](const auto& f) { return f.status().now_ns() > 1'000'000'000; }));
+    QCOMPARE(h.latest_frame.status().run_state(), protocol::PLAYING);
+
+    protocol::Request pause;
+    pause.mutable_pause();
+    reply = h.call(pause);
+    QCOMPARE(reply.status().run_state(), protocol::PAUSED);
+    uint64_t paused_at = reply.status().event_index();
+    protocol::Request hello;
+    hello.mutable_hello();
+    QCOMPARE(h.call(hello).status().event_index(), paused_at);
+
+    QCOMPARE(h.call(play).error(), std::string());
+    QVERIFY(h.waitForFrame([](const auto& f) { return f.status().verdict().available(); }));
+    QCOMPARE(h.latest_frame.status().run_state(), protocol::FINISHED);
+    QVERIFY(!h.latest_frame.status().verdict().checking());
 }
 
 void TestEngineProtocol::injectedFaultInFrameAndRecording() {

@@ -28,8 +28,7 @@ constexpr auto kProgressInterval = std::chrono::seconds(1);
 }  // namespace
 
 EngineService::Impl::Impl(zmq::context_t& context, EngineServiceOptions options)
-    : context_(context),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       commands_(context, zmq::socket_type::rep),
       telemetry_(context, zmq::socket_type::pub) {
     commands_.set(zmq::sockopt::linger, 0);

@@ -79,7 +79,6 @@ private:
     protocol::Status status() const;
     bool requireRun(std::string* error) const;
 
-    zmq::context_t& context_;
     EngineServiceOptions options_;
     zmq::socket_t commands_;
     zmq::socket_t telemetry_;

@@ -29,9 +29,8 @@ std::variant<std::unique_ptr<ReplayableRun>, ScenarioError> ReplayableRun::fromR
 }
 
 std::optional<ScenarioError> ReplayableRun::build() {
-    // The old engine goes first, because it owns temporary checkpoint folders
-    // and the log clock.
-    engine_.reset();
+    // The current engine stays until the new one is built, so a failed
+    // rebuild leaves the run where it was.
     auto built = recording_ ? replayEngineFor(*recording_, options_)
                             : Engine::fromScenario(scenario_, options_);
     if (auto* error = std::get_if<ScenarioError>(&built)) {

@@ -42,7 +42,8 @@ public:
     // Injects a fault now (Engine::injectFault) and keeps it for re-execution.
     // Returns an empty string, or why the fault is invalid.
     std::string injectFault(const scenario::Fault& fault);
-    // Builds the engine again and brings it to event index 0.
+    // Builds the engine again, at event index 0. On an error the current
+    // engine stays.
     std::optional<ScenarioError> restart();
     // Faults injected at run time during this session, with the event index
     // at which each was injected.

@@ -13,6 +13,32 @@ namespace sluice::sim {
 
 namespace {
 
+// The verdict as the protocol shows it, with the engine's warnings.
+protocol::Verdict verdictMessage(const Verdict& verdict, const Engine& engine) {
+    protocol::Verdict message;
+    message.set_available(true);
+    message.set_pass(verdict.pass);
+    message.set_event_index(engine.eventCount());
+    if (!verdict.violations.empty()) {
+        message.set_explanation(verdict.violations.front().explanation);
+        if (verdict.violations.front().event_index != kNoEventIndex) {
+            message.set_event_index(verdict.violations.front().event_index);
+        }
+    } else if (!verdict.pass) {
+        message.set_explanation(verdict.summary());
+    }
+    for (const auto& violation : verdict.violations) {
+        message.add_violations(violation.explanation);
+    }
+    for (const auto& warning : engine.warnings()) {
+        message.add_warnings(warning);
+    }
+    for (const auto& fault : engine.unfiredFaults()) {
+        message.add_warnings(fault + " never fired; its trigger did not match");
+    }
+    return message;
+}
+
 std::string versionMismatch(uint32_t version) {
     return "protocol version mismatch: the request has version " + std::to_string(version) +
            ", this engine (sluice " + buildVersion() + ") speaks version " +
@@ -313,27 +339,8 @@ void EngineService::Impl::finishVerdict() {
     Verdict verdict = checkRun(engine, *reference_);
     reference_.reset();
     verdict_done_ = true;
-    verdict_message_.Clear();
-    verdict_message_.set_available(true);
-    verdict_message_.set_pass(verdict.pass);
-    verdict_message_.set_event_index(engine.eventCount());
-    if (!verdict.violations.empty()) {
-        verdict_message_.set_explanation(verdict.violations.front().explanation);
-        if (verdict.violations.front().event_index != kNoEventIndex) {
-            verdict_message_.set_event_index(verdict.violations.front().event_index);
-        }
-    } else if (!verdict.pass) {
-        verdict_message_.set_explanation(verdict.summary());
-    }
-    for (const auto& violation : verdict.violations) {
-        verdict_message_.add_violations(violation.explanation);
-    }
-    for (const auto& warning : engine.warnings()) {
-        verdict_message_.add_warnings(warning);
-    }
-    for (const auto& fault : engine.unfiredFaults()) {
-        verdict_message_.add_warnings(fault + " never fired; its trigger did not match");
-    }
+    verdict_message_ = verdictMessage(verdict, engine);
+
     protocol::Event event;
     event.set_event_index(verdict_message_.event_index());
     event.set_time_ns(engine.now());

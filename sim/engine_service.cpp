@@ -17,7 +17,7 @@ constexpr int kEventsPerSlice = 4096;
 constexpr auto kSliceWall = std::chrono::milliseconds(5);
 // Events between two comparisons of the engine with the events seen.
 constexpr int kEventsPerPoll = 256;
-// Longest wait on the command socket while paused: the loop also checks
+// Maximum wait on the command socket while paused: the loop also checks
 // stop() this often.
 constexpr int kIdleWaitMs = 50;
 // Events per EventBatch message.
@@ -121,8 +121,8 @@ void EngineService::Impl::loop() {
     done_changed_.notify_all();
 }
 
-// While playing at a set speed ahead of the wall clock, how long to wait for
-// a command before the next event is due; 0 when work is waiting.
+// Returns how long to wait for a command before the next event is due, while
+// playing at a set speed ahead of the wall clock, or 0 when work is waiting.
 int EngineService::Impl::idleWaitMs() const {
     if (!playing_ || sim_ms_per_wall_second_ <= 0 || !run_) {
         return 0;

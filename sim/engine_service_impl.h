@@ -50,7 +50,7 @@ private:
     void publishTelemetry(const protocol::Telemetry& telemetry);
     // During a long synchronous move: publishes a frame (and the events so
     // far, unless `with_events` is false) about once per second, which also
-    // tells clients that the engine is alive.
+    // shows clients that the engine is alive.
     void publishProgress(bool with_events);
     void updateEventRate();
     void resetPacing();

@@ -1,9 +1,9 @@
 #pragma once
 
-// A run that can move backward: the Engine together with what is needed to
-// build it again (scenario, engine options, recording, faults injected at
-// run time), so an earlier event index is reached by re-executing the run
-// deterministically from the start.
+// A run that can move backward. It keeps the Engine together with what is
+// needed to build it again: scenario, engine options, recording and faults
+// injected at run time. An earlier event index is reached by re-executing
+// the run deterministically from the start.
 
 #include "sim/engine.h"
 #include "sim/recording.h"

@@ -27,7 +27,7 @@ using namespace sluice;
 
 namespace {
 
-// Guard against a hung service; the checks never depend on how fast it is.
+// Guard against a hung service. No check depends on how fast the service is.
 constexpr int kWaitMs = 20000;
 
 // Spins the event loop until `done()` or kWaitMs passed, and returns done().

@@ -213,7 +213,7 @@ private:
         }
     }
 
-    // Keeps only the latest frame; queues one delivery if none is waiting.
+    // Keeps only the latest frame and queues one delivery if none is waiting.
     void offerFrame(protocol::Frame frame) {
         std::shared_ptr<FrameSlot> slot = frame_slot_;
         {

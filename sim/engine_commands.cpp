@@ -48,6 +48,12 @@ std::string versionMismatch(uint32_t version) {
 
 }  // namespace
 
+std::string requestCommandName(const protocol::Request& request) {
+    const auto* field =
+        protocol::Request::descriptor()->FindFieldByNumber(int(request.command_case()));
+    return field ? field->name() : "unknown command";
+}
+
 protocol::Reply EngineService::Impl::handle(const protocol::Request& request) {
     protocol::Reply reply;
     reply.set_version(protocol::VERSION_CURRENT);
@@ -58,7 +64,7 @@ protocol::Reply EngineService::Impl::handle(const protocol::Request& request) {
     if (!error.empty()) {
         log::warning("service", "request.failed",
                      {{"request", std::to_string(request.request_id())},
-                      {"command", std::to_string(int(request.command_case()))},
+                      {"command", requestCommandName(request)},
                       {"error", error}});
     }
     reply.set_error(error);

@@ -31,12 +31,6 @@ bool changesRun(protocol::Request::CommandCase command) {
     }
 }
 
-std::string commandName(const protocol::Request& request) {
-    const auto* field =
-        protocol::Request::descriptor()->FindFieldByNumber(int(request.command_case()));
-    return field ? field->name() : "command";
-}
-
 }  // namespace
 
 std::string EngineService::Impl::busyError(const protocol::Request& request) const {
@@ -52,7 +46,7 @@ void EngineService::Impl::startMove(const protocol::Request& request, std::funct
     playing_ = false;
     Move move;
     move.request_id = request.request_id();
-    move.command = commandName(request);
+    move.command = requestCommandName(request);
     move.done = std::move(done);
     move.repeats_seen_events = repeats_seen_events;
     move_ = std::move(move);

@@ -27,6 +27,9 @@
 
 namespace sluice::sim {
 
+// The field name of the request's command, such as "seek", for messages.
+std::string requestCommandName(const protocol::Request& request);
+
 class EngineService::Impl {
 public:
     using Clock = std::chrono::steady_clock;

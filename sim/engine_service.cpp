@@ -44,10 +44,8 @@ std::string EngineService::Impl::bind(zmq::socket_t& socket, const std::string& 
         return std::string("cannot bind the ") + what + " socket to " + address + ": " +
                error.what() + hint;
     }
+    // The endpoint as bound, with the port of "tcp://127.0.0.1:0" filled in.
     *bound = socket.get(zmq::sockopt::last_endpoint);
-    if (bound->empty()) {
-        *bound = address;  // inproc endpoints report no last endpoint
-    }
     return {};
 }
 
@@ -69,6 +67,8 @@ std::string EngineService::Impl::start() {
         protocol::LoadScenario load;
         load.set_path(options_.scenario_path);
         if (std::string error = loadScenario(load); !error.empty()) {
+            commands_.close();
+            telemetry_.close();
             return error;
         }
     }

@@ -11,6 +11,7 @@
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QThread>
@@ -207,6 +208,7 @@ private Q_SLOTS:
     void addressInUseRejected();
     void sluiceRunServeShutdown();
     void sluiceRunServeRejectsRemote();
+    void sluiceRunServeBadScenario();
 };
 
 void TestEngineProtocol::roundTripEveryCommandInproc() {
@@ -797,6 +799,24 @@ void TestEngineProtocol::sluiceRunServeRejectsRemote() {
     QString output = QString::fromUtf8(process.readAllStandardError());
     QVERIFY2(output.contains("not loopback"), qPrintable(output));
     QVERIFY(output.contains("--allow-remote"));
+}
+
+void TestEngineProtocol::sluiceRunServeBadScenario() {
+    QTemporaryDir dir;
+    QString path = dir.path() + "/broken.textproto";
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("job { operators { id: \"a\" paralelism: 2 } }\n");
+    file.close();
+
+    QProcess process;
+    process.start(QString::fromStdString(test::binaryPath("sluice-run")),
+                  {path, "--serve", "tcp://127.0.0.1:0"});
+    QVERIFY(process.waitForFinished(kWaitMs));
+    QCOMPARE(process.exitCode(), 2);
+    QString output = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(output.contains("broken.textproto:1:"), qPrintable(output));
+    QVERIFY(output.contains("paralelism"));
 }
 
 QTEST_GUILESS_MAIN(TestEngineProtocol)

@@ -457,6 +457,11 @@ bool Engine::step() {
                   {{"until_ms", std::to_string(until_ns_ / kNanosPerMilli)}});
         return false;
     }
+    // Another engine, such as a finished reference run, may have taken
+    // the log clock or dropped it.
+    if (!log::clockOwnedBy(this)) {
+        claimLogClock();
+    }
     fireDueFaults();
     if (isOver()) {
         return false;

@@ -1,5 +1,6 @@
 #include "runtime/core/log.h"
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <mutex>
@@ -13,7 +14,8 @@ struct LoggerState {
     Level level = Level::kWarning;
     Sink sink;
     std::function<Nanos()> clock;
-    const void* clock_owner = nullptr;
+    // Written under the mutex; read without it by clockOwnedBy.
+    std::atomic<const void*> clock_owner{nullptr};
 };
 
 LoggerState& state() {
@@ -42,6 +44,10 @@ void setClock(std::function<Nanos()> clock, const void* owner) {
     std::lock_guard lock(state().mutex);
     state().clock = std::move(clock);
     state().clock_owner = owner;
+}
+
+bool clockOwnedBy(const void* owner) {
+    return state().clock_owner.load(std::memory_order_relaxed) == owner;
 }
 
 void clearClock(const void* owner) {

@@ -34,6 +34,9 @@ void setSink(Sink sink);
 void setClock(std::function<Nanos()> clock, const void* owner = nullptr);
 // Removes the clock if `owner` set it.
 void clearClock(const void* owner);
+// Returns true if `owner` set the current clock. Cheap enough to call per
+// simulation event.
+bool clockOwnedBy(const void* owner);
 
 // Formats "<time> LEVEL component event key=value ...". Values with spaces
 // are quoted.

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <QGraphicsView>
+
+namespace sluice::ui {
+
+// A view of the job graph scene: ctrl+wheel and +/- zoom around the cursor,
+// dragging pans, and fitAll shows the whole graph.
+class JobGraphView : public QGraphicsView {
+    Q_OBJECT
+
+public:
+    explicit JobGraphView(QWidget* parent = nullptr);
+
+    void zoomIn();
+    void zoomOut();
+    void fitAll();
+    double zoom() const;
+
+protected:
+    void wheelEvent(QWheelEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+
+private:
+    void zoomBy(double factor);
+};
+
+}  // namespace sluice::ui

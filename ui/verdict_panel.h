@@ -1,0 +1,45 @@
+#pragma once
+
+#include "proto/engine_protocol.pb.h"
+
+#include <QWidget>
+
+class QLabel;
+class QListWidget;
+class QListWidgetItem;
+class QPushButton;
+
+namespace sluice::ui {
+
+// The exactly-once verdict of the run: PASS or FAIL in large letters, the
+// first violation in plain words, every violation and warning, and a button
+// (or a click on the first violation) that seeks to the event where the
+// first violation became observable.
+class VerdictPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit VerdictPanel(QWidget* parent = nullptr);
+
+    void setVerdict(const protocol::Verdict& verdict);
+    void clear();
+    // "PASS", "FAIL" or "" while the run has no verdict.
+    QString verdictText() const;
+    QString explanation() const;
+    QPushButton* seekButton() const { return seek_button_; }
+    QListWidget* violationList() const { return violations_; }
+
+Q_SIGNALS:
+    void seekRequested(uint64_t event_index);
+
+private:
+    void onItemActivated(QListWidgetItem* item);
+
+    QLabel* headline_;
+    QLabel* explanation_;
+    QPushButton* seek_button_;
+    QListWidget* violations_;
+    protocol::Verdict verdict_;
+};
+
+}  // namespace sluice::ui

@@ -46,6 +46,7 @@ public:
     // The reply arrives through replyReceived with the same id.
     uint64_t send(protocol::Request request);
 
+    // Takes effect at the next connectTo.
     int replyTimeoutMs() const { return reply_timeout_ms_; }
     void setReplyTimeoutMs(int timeout_ms) { reply_timeout_ms_ = timeout_ms; }
     bool isConnected() const;
@@ -62,6 +63,7 @@ private:
     class Worker;
     std::unique_ptr<Worker> worker_;
     int reply_timeout_ms_ = 5000;
+    uint64_t next_request_id_ = 0;
 };
 
 }  // namespace sluice::ui

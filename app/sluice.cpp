@@ -68,12 +68,26 @@ void openInitialFile(MainWindow* window, const QString& file, bool attached) {
     window->openFile(path);
 }
 
-// Connects to a served engine: first the command socket, then, once Hello
-// names it, the telemetry socket.
+// The telemetry address `sluice-run --serve` binds next to a command
+// address "tcp://HOST:PORT": PORT + 1. The Hello reply names the real one.
+std::string guessTelemetryAddress(const std::string& command_address) {
+    size_t colon = command_address.rfind(':');
+    bool ok = false;
+    int port = QString::fromStdString(command_address.substr(colon + 1)).toInt(&ok);
+    if (colon == std::string::npos || !ok || port <= 0 || port >= 65535) {
+        return command_address;
+    }
+    return command_address.substr(0, colon + 1) + std::to_string(port + 1);
+}
+
+// Connects to a served engine. The client needs a telemetry address before
+// Hello can name it, so it starts with the conventional one and reconnects
+// when Hello names another.
 void attach(EngineClient* client, EngineSession* session, MainWindow* window,
             const std::string& address, const QString& file) {
     QString error;
-    if (!client->connectTo(nullptr, address, "", &error)) {
+    std::string guessed = guessTelemetryAddress(address);
+    if (!client->connectTo(nullptr, address, guessed, &error)) {
         window->showError(QObject::tr("Cannot attach"), error);
         return;
     }
@@ -81,15 +95,20 @@ void attach(EngineClient* client, EngineSession* session, MainWindow* window,
         if (!reply.error().empty()) {
             return;
         }
-        QString telemetry_error;
         std::string telemetry = reply.hello().telemetry_address();
         qCInfo(lcUiApp) << "attached to" << QString::fromStdString(address) << "telemetry"
                         << QString::fromStdString(telemetry);
-        if (!client->connectTo(nullptr, address, telemetry, &telemetry_error)) {
+        QString telemetry_error;
+        if (telemetry != guessed &&
+            !client->connectTo(nullptr, address, telemetry, &telemetry_error)) {
             window->showError(QObject::tr("Cannot attach"), telemetry_error);
             return;
         }
-        openInitialFile(window, file, true);
+        if (file.isEmpty()) {
+            session->adoptLoadedRun();
+        } else {
+            openInitialFile(window, file, true);
+        }
     });
 }
 

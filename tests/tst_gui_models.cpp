@@ -238,6 +238,8 @@ void TestGuiModels::frameMarksFailedAndRestoring() {
     scene.applyFrame(frame);
     QVERIFY(!scene.taskManagerItem(1)->alive());
     QVERIFY(scene.taskManagerItem(0)->alive());
+    // Subtask 1 of both vertices runs on TaskManager 1; only hourly-delay #1 is RUNNING.
+    QCOMPARE(scene.taskManagerItem(1)->runningSubtasks(), 1);
 }
 
 void TestGuiModels::channelShowsQueuesBarriersAndBlocking() {

@@ -74,6 +74,16 @@ void EngineSession::afterLoad(const protocol::Reply& reply, const QString& path)
     });
 }
 
+void EngineSession::adoptLoadedRun() {
+    protocol::Request request;
+    request.mutable_hello();
+    this->request(std::move(request), [this](const protocol::Reply& reply) {
+        if (reply.status().run_state() != protocol::EMPTY) {
+            afterLoad(reply, QString::fromStdString(reply.status().scenario_path()));
+        }
+    });
+}
+
 void EngineSession::loadScenario(const QString& path, const QString& text) {
     protocol::Request request;
     request.mutable_load_scenario()->set_path(path.toStdString());

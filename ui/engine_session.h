@@ -36,6 +36,9 @@ public:
     // the file and resolves its relative data paths.
     void loadScenario(const QString& path, const QString& text = {});
     void loadRecording(const QString& path);
+    // Shows the run an attached engine already has loaded, as if it had
+    // just been loaded: emits runLoaded and fetches the job graph.
+    void adoptLoadedRun();
     void play();
     void pause();
     void setSpeed(double sim_ms_per_wall_second);

@@ -16,6 +16,9 @@ constexpr double kOutputEnd = 0.3;
 constexpr double kInputStart = 0.7;
 const QColor kQueueColor(0x2a, 0x9d, 0x8f);
 const QColor kBlockedColor(0xe0, 0x00, 0x00);
+// Zoom from which every channel prints its numbers; below it they overlap
+// where channels converge, and the tool tip shows them.
+constexpr double kLabelDetail = 1.8;
 
 QPainterPath curve(QPointF from, QPointF to) {
     QPainterPath path(from);
@@ -125,7 +128,7 @@ void ChannelItem::paintLabel(QPainter* painter) const {
     font.setPointSizeF(7);
     painter->setFont(font);
     painter->setPen(QColor(0x40, 0x40, 0x40));
-    QPointF at = path_.pointAtPercent(0.5);
+    QPointF at = path_.pointAtPercent(0.6);
     painter->drawText(QRectF(at.x() - 60, at.y() - 16, 120, 12), Qt::AlignCenter, text);
 }
 
@@ -149,7 +152,7 @@ void ChannelItem::paint(QPainter* painter, const QStyleOptionGraphicsItem* optio
         paintBarrier(painter, barrier);
     }
     double detail = option->levelOfDetailFromTransform(painter->worldTransform());
-    if (bundle_ || detail >= 1.2) {
+    if (bundle_ || detail >= kLabelDetail) {
         paintLabel(painter);
     }
 }

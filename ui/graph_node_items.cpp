@@ -1,6 +1,7 @@
 #include "ui/graph_node_items.h"
 
 #include "ui/graph_colors.h"
+#include "ui/job_graph_layout.h"
 
 #include <QPainter>
 
@@ -179,20 +180,26 @@ void VertexItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, QWidg
     font.setBold(false);
     font.setPointSizeF(8);
     painter->setFont(font);
-    for (const std::string& op : vertex_.operators()) {
-        line.translate(0, 15);
-        painter->drawText(line, Qt::AlignLeft | Qt::AlignVCenter,
-                          QStringLiteral("▸ ") + QString::fromStdString(op));
+    if (listedOperatorCount(vertex_) > 0) {
+        for (const std::string& op : vertex_.operators()) {
+            line.translate(0, 15);
+            painter->drawText(line, Qt::AlignLeft | Qt::AlignVCenter,
+                              QStringLiteral("▸ ") + QString::fromStdString(op));
+        }
     }
     line.translate(0, 15);
-    QString summary = QStringLiteral("parallelism %1%2")
+    painter->drawText(line, Qt::AlignLeft | Qt::AlignVCenter,
+                      QStringLiteral("parallelism %1%2")
                           .arg(vertex_.parallelism())
-                          .arg(vertex_.keyed() ? QStringLiteral(", keyed") : QString());
+                          .arg(vertex_.keyed() ? QStringLiteral(", keyed") : QString()));
     if (has_worst_) {
-        summary += QStringLiteral(", backpressure %1")
-                       .arg(backpressureStatus(worst_.backpressured_ms_per_second()));
+        line.translate(0, 15);
+        painter->drawText(line, Qt::AlignLeft | Qt::AlignVCenter,
+                          QStringLiteral("worst #%1: busy %2%, backpressure %3")
+                              .arg(worst_.subtask())
+                              .arg(worst_.busy_ms_per_second() / 10, 0, 'f', 0)
+                              .arg(backpressureStatus(worst_.backpressured_ms_per_second())));
     }
-    painter->drawText(line, Qt::AlignLeft | Qt::AlignVCenter, summary);
 }
 
 TaskManagerItem::TaskManagerItem(int id, QRectF rect) : id_(id), rect_(rect) {
@@ -219,11 +226,13 @@ void TaskManagerItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, 
     QFont font = painter->font();
     font.setPointSizeF(8);
     painter->setFont(font);
-    QString text = alive_ ? QStringLiteral("TaskManager %1  %2 tasks, %3 slots")
-                                .arg(id_)
-                                .arg(running_subtasks_)
-                                .arg(slots_)
-                          : QStringLiteral("TaskManager %1  LOST").arg(id_);
+    QString text = QStringLiteral("TaskManager %1  LOST").arg(id_);
+    if (alive_) {
+        text = QStringLiteral("TaskManager %1  %2 running").arg(id_).arg(running_subtasks_);
+        if (slots_ > 0) {
+            text += QStringLiteral(", %1 slots").arg(slots_);
+        }
+    }
     painter->drawText(rect_, Qt::AlignCenter, text);
 }
 

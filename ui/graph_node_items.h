@@ -86,6 +86,7 @@ public:
     void setFrame(const protocol::TaskManagerFrame& frame, int running_subtasks);
     int id() const { return id_; }
     bool alive() const { return alive_; }
+    int runningSubtasks() const { return running_subtasks_; }
 
     QRectF boundingRect() const override;
     void paint(QPainter* painter, const QStyleOptionGraphicsItem* option, QWidget* widget) override;

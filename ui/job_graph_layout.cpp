@@ -6,15 +6,23 @@ namespace sluice::ui {
 
 namespace {
 
-constexpr double kNodeWidth = 150;
+constexpr double kNodeWidth = 220;
 constexpr double kNodeHeight = 38;
 constexpr double kCompactNode = 14;
+constexpr double kTaskManagerWidth = 230;
 constexpr double kGap = 6;
 constexpr double kPadding = 8;
 constexpr double kHeaderLine = 15;
 constexpr double kColumnGap = 170;
 constexpr double kRowGap = 40;
 constexpr int kCompactRows = 16;
+// Spread of the attachment points of one grid row's subtasks.
+constexpr double kAnchorSpread = 3;
+
+double headerHeight(const protocol::Vertex& vertex) {
+    // Name, listed operators, parallelism, worst subtask.
+    return kHeaderLine * (3 + listedOperatorCount(vertex));
+}
 
 // Column of each vertex: its longest path from a source, so every edge
 // points to the right.
@@ -82,6 +90,13 @@ int channelCount(const protocol::JobGraph& graph, const protocol::Edge& edge) {
     return p_from * p_to;
 }
 
+int listedOperatorCount(const protocol::Vertex& vertex) {
+    if (vertex.operators_size() == 1 && vertex.operators(0) == vertex.name()) {
+        return 0;
+    }
+    return vertex.operators_size();
+}
+
 bool isBundled(const protocol::JobGraph& graph, const protocol::Edge& edge) {
     return edge.partitioning() != "FORWARD" && channelCount(graph, edge) > kMaxDrawnChannelsPerEdge;
 }
@@ -98,7 +113,7 @@ JobGraphLayout layoutJobGraph(const protocol::JobGraph& graph) {
         const protocol::Vertex& vertex = graph.vertices(i);
         bool compact = vertex.parallelism() > kCompactParallelism;
         QSizeF body = bodySize(std::max(1, vertex.parallelism()), compact);
-        double header = kHeaderLine * (2 + vertex.operators_size());
+        double header = headerHeight(vertex);
         QSizeF size(std::max(body.width(), kNodeWidth) + 2 * kPadding,
                     header + body.height() + 2 * kPadding);
         box_size.push_back(size);
@@ -128,11 +143,21 @@ JobGraphLayout layoutJobGraph(const protocol::JobGraph& graph) {
         box.vertex = vertex.id();
         box.compact = vertex.parallelism() > kCompactParallelism;
         box.rect = QRectF(x, next_y[c], size.width(), size.height());
-        double header = kHeaderLine * (2 + vertex.operators_size());
+        double header = headerHeight(vertex);
         box.header = QRectF(x, next_y[c], size.width(), header + kPadding);
         QPointF body_origin(x + kPadding, next_y[c] + kPadding + header);
+        int columns_in_grid = (vertex.parallelism() + kCompactRows - 1) / kCompactRows;
         for (int s = 0; s < vertex.parallelism(); ++s) {
-            layout.subtasks[{vertex.id(), s}] = subtaskRect(body_origin, s, box.compact);
+            QRectF rect = subtaskRect(body_origin, s, box.compact);
+            layout.subtasks[{vertex.id(), s}] = rect;
+            if (box.compact) {
+                double offset = (s / kCompactRows - (columns_in_grid - 1) / 2.0) * kAnchorSpread;
+                layout.outputs[{vertex.id(), s}] = {box.rect.right(), rect.center().y() + offset};
+                layout.inputs[{vertex.id(), s}] = {box.rect.left(), rect.center().y() + offset};
+            } else {
+                layout.outputs[{vertex.id(), s}] = {rect.right(), rect.center().y()};
+                layout.inputs[{vertex.id(), s}] = {rect.left(), rect.center().y()};
+            }
         }
         next_y[c] += size.height() + kRowGap;
         layout.vertices.push_back(box);
@@ -140,9 +165,10 @@ JobGraphLayout layoutJobGraph(const protocol::JobGraph& graph) {
     double width = columns == 0 ? 0 : column_x.back() + column_width.back();
     double tm_y = total_height + kRowGap;
     for (int t = 0; t < graph.task_managers(); ++t) {
-        layout.task_managers.emplace_back(t * (kNodeWidth + kGap * 2), tm_y, kNodeWidth, 30);
+        layout.task_managers.emplace_back(t * (kTaskManagerWidth + kGap * 2), tm_y,
+                                          kTaskManagerWidth, 30);
     }
-    double tm_width = graph.task_managers() * (kNodeWidth + kGap * 2);
+    double tm_width = graph.task_managers() * (kTaskManagerWidth + kGap * 2);
     layout.bounds = QRectF(0, 0, std::max(width, tm_width), tm_y + 30);
     return layout;
 }

@@ -24,6 +24,11 @@ struct JobGraphLayout {
     std::vector<VertexBox> vertices;  // in JobGraph order
     // (vertex, subtask) -> the subtask's node.
     std::map<std::pair<int, int>, QRectF> subtasks;
+    // (vertex, subtask) -> where its outgoing and incoming channels attach.
+    // Compact subtasks attach at the vertex box's edge, so lines do not
+    // cross the other nodes of the grid.
+    std::map<std::pair<int, int>, QPointF> outputs;
+    std::map<std::pair<int, int>, QPointF> inputs;
     std::vector<QRectF> task_managers;  // by TaskManager id
     QRectF bounds;
 };
@@ -39,6 +44,10 @@ JobGraphLayout layoutJobGraph(const protocol::JobGraph& graph);
 
 // Channels of an edge: parallelism for FORWARD, the product otherwise.
 int channelCount(const protocol::JobGraph& graph, const protocol::Edge& edge);
+
+// Chained operators listed under the vertex name: none when the vertex is
+// one operator of the same name.
+int listedOperatorCount(const protocol::Vertex& vertex);
 
 // Whether the edge is drawn as one bundle.
 bool isBundled(const protocol::JobGraph& graph, const protocol::Edge& edge);

@@ -55,7 +55,7 @@ void JobGraphScene::setJobGraph(const protocol::JobGraph& graph) {
         }
     }
     for (const protocol::Edge& edge : graph.edges()) {
-        buildChannels(edge);
+        buildChannels(edge, layout);
     }
     for (int t = 0; t < graph.task_managers(); ++t) {
         auto* item = new TaskManagerItem(t, layout.task_managers[size_t(t)]);
@@ -68,7 +68,7 @@ void JobGraphScene::setJobGraph(const protocol::JobGraph& graph) {
                       << channels_.size() << "channels and" << bundles_.size() << "bundles";
 }
 
-void JobGraphScene::buildChannels(const protocol::Edge& edge) {
+void JobGraphScene::buildChannels(const protocol::Edge& edge, const JobGraphLayout& layout) {
     int from = vertexIndex(graph_, edge.source_vertex());
     int to = vertexIndex(graph_, edge.target_vertex());
     if (from < 0 || to < 0) {
@@ -94,9 +94,8 @@ void JobGraphScene::buildChannels(const protocol::Edge& edge) {
             if (forward && s != t) {
                 continue;
             }
-            QRectF a = subtasks_.at({edge.source_vertex(), s})->boundingRect();
-            QRectF b = subtasks_.at({edge.target_vertex(), t})->boundingRect();
-            auto* channel = new ChannelItem(rightMiddle(a), leftMiddle(b), false);
+            auto* channel = new ChannelItem(layout.outputs.at({edge.source_vertex(), s}),
+                                            layout.inputs.at({edge.target_vertex(), t}), false);
             channel->source_vertex = edge.source_vertex();
             channel->source_subtask = s;
             channel->target_vertex = edge.target_vertex();

@@ -16,6 +16,7 @@ class ChannelItem;
 class SubtaskItem;
 class TaskManagerItem;
 class VertexItem;
+struct JobGraphLayout;
 
 // The live job graph: one VertexItem per vertex with a SubtaskItem per
 // subtask, one ChannelItem per channel (or one bundle per all-to-all edge
@@ -59,7 +60,7 @@ protected:
 
 private:
     using ChannelKey = std::tuple<int, int, int, int>;
-    void buildChannels(const protocol::Edge& edge);
+    void buildChannels(const protocol::Edge& edge, const JobGraphLayout& layout);
     void updateVertices();
     std::string operatorIdOf(int vertex) const;
     int taskManagerOf(int vertex, int subtask) const;

@@ -68,6 +68,8 @@ MainWindow::MainWindow(EngineSession* session, QWidget* parent)
     buildStatusBar();
     connectSession();
     connectViews();
+    resize(1500, 950);
+    resizeDocks({findChild<QDockWidget*>("event-log-dock")}, {220}, Qt::Vertical);
     restoreSettings();
 }
 

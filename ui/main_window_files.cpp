@@ -128,7 +128,7 @@ void MainWindow::addRecentFile(const QString& path) {
         recent_files_.removeLast();
     }
     rebuildRecentMenu();
-    saveSettings();
+    QSettings().setValue("files/recent", recent_files_);
 }
 
 void MainWindow::rebuildRecentMenu() {

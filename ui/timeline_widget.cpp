@@ -19,6 +19,8 @@ constexpr int kSpanTop = 18;
 constexpr int kSpanHeight = 12;
 constexpr int kFaultTop = 34;
 constexpr int kHitPixels = 5;
+constexpr int64_t kMinRangeNs = 10'000'000'000;
+constexpr int64_t kMaxFixedRangeNs = 600'000'000'000;
 
 QColor statusColor(const std::string& status) {
     if (status == "COMPLETED") {
@@ -90,11 +92,16 @@ void TimelineWidget::applyFrame(const protocol::Frame& frame) {
 }
 
 int64_t TimelineWidget::rangeNs() const {
-    int64_t range = until_ns_ > 0 ? until_ns_ : now_ns_ + now_ns_ / 10;
+    int64_t known = now_ns_;
     for (const Mark& mark : marks_) {
-        range = std::max(range, mark.time_ns);
+        known = std::max(known, mark.time_ns);
     }
-    return std::max<int64_t>(range, 1000000);
+    // A bounded job's limit is a safety net (a year) far beyond where it
+    // finishes; the axis then grows with the run instead.
+    if (until_ns_ > 0 && until_ns_ <= std::max(known * 4, kMaxFixedRangeNs)) {
+        return until_ns_;
+    }
+    return std::max(known + known / 4, kMinRangeNs);
 }
 
 int TimelineWidget::xOf(int64_t time_ns) const {
@@ -128,9 +135,10 @@ void TimelineWidget::paintAxis(QPainter* painter) const {
     font.setPointSizeF(7.5);
     painter->setFont(font);
     int64_t range = rangeNs();
+    // Tick steps of 1, 2 and 5 times a power of ten, at most ten ticks.
     int64_t step_ms = 1;
-    while (range / 1000000 / step_ms > 10) {
-        step_ms *= step_ms % 3 == 1 ? 5 : 2;  // 1, 5, 10, 50, 100, ...
+    for (int i = 0; range / 1000000 / step_ms > 10; ++i) {
+        step_ms = i % 3 == 1 ? step_ms / 2 * 5 : step_ms * 2;
     }
     for (int64_t t_ms = 0; t_ms * 1000000 <= range; t_ms += step_ms) {
         int x = xOf(t_ms * 1000000);

@@ -31,6 +31,8 @@ public:
     void applyFrame(const protocol::Frame& frame);
     void clear();
     const std::vector<Mark>& marks() const { return marks_; }
+    const std::vector<protocol::CheckpointMark>& checkpoints() const { return checkpoints_; }
+    const std::vector<protocol::FaultMark>& faults() const { return faults_; }
     // The mark drawn at a widget position, if any.
     std::optional<Mark> markAt(QPoint pos) const;
     // Widget x of a simulated time.

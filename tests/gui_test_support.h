@@ -32,7 +32,7 @@ public:
             return;
         }
         client = std::make_unique<ui::EngineClient>();
-        // Loading the larger scenarios builds a reference run; give it time.
+        // A generous timeout: loading a scenario builds its whole job first.
         client->setReplyTimeoutMs(60000);
         client->connectTo(&context, service->commandAddress(), service->telemetryAddress(), &error);
         session = std::make_unique<ui::EngineSession>(client.get());

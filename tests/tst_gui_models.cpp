@@ -1,6 +1,9 @@
 // Views and item models of the GUI, fed with protocol messages built here:
 // scene layout and telemetry, fault actions, the event log, the timeline,
 // the verdict panel, the transport bar and the metrics CSV.
+#include "gui_test_support.h"
+#include "sim/engine.h"
+#include "test_support.h"
 #include "ui/event_log_model.h"
 #include "ui/fault_menu.h"
 #include "ui/graph_channel_items.h"
@@ -21,13 +24,20 @@
 #include <QSignalSpy>
 #include <QtTest>
 
+#include <QDir>
+
 #include <set>
 #include <sstream>
 
 using namespace sluice;
 using namespace sluice::ui;
+using sluice::JobEdge;
+using sluice::JobGraph;
+using sluice::JobVertex;
 
 Q_DECLARE_METATYPE(sluice::scenario::Fault)
+Q_DECLARE_METATYPE(sluice::protocol::Frame)
+Q_DECLARE_METATYPE(sluice::protocol::JobGraph)
 
 namespace {
 
@@ -94,9 +104,15 @@ class TestGuiModels : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    void initTestCase() { qRegisterMetaType<sluice::scenario::Fault>(); }
+    void initTestCase() {
+        qRegisterMetaType<sluice::scenario::Fault>();
+        qRegisterMetaType<sluice::protocol::Frame>();
+        qRegisterMetaType<sluice::protocol::JobGraph>();
+    }
 
     void sceneBuildsItemsOfFlightsGraph();
+    void sceneMatchesShippedScenario_data();
+    void sceneMatchesShippedScenario();
     void layoutKeepsSubtasksApartAndEdgesRight();
     void layoutCompactsAndBundlesAt256();
     void frameColoursSubtasksByFlinkScheme();
@@ -133,6 +149,69 @@ void TestGuiModels::sceneBuildsItemsOfFlightsGraph() {
     QVERIFY(scene.channelItem(0, 1, 1, 3) != nullptr);
     QVERIFY(scene.channelItem(1, 2, 2, 0) != nullptr);
     QCOMPARE(scene.subtaskItem(1, 0)->operatorId(), std::string("hourly-delay"));
+}
+
+void TestGuiModels::sceneMatchesShippedScenario_data() {
+    QTest::addColumn<QString>("path");
+    QDir folder(QString::fromStdString(test::sourcePath("scenarios")));
+    for (const QString& name : folder.entryList({"*.textproto"}, QDir::Files, QDir::Name)) {
+        QTest::newRow(qPrintable(name)) << folder.filePath(name);
+    }
+}
+
+// The scene built from the service's JobGraph has an item for every vertex,
+// subtask and channel of the engine's own job graph, and every subtask and
+// channel of a live frame lands on an item.
+void TestGuiModels::sceneMatchesShippedScenario() {
+    QFETCH(QString, path);
+    auto built = sim::Engine::fromFile(path.toStdString());
+    QVERIFY(std::holds_alternative<std::unique_ptr<sim::Engine>>(built));
+    const JobGraph& expected = std::get<std::unique_ptr<sim::Engine>>(built)->jobGraph();
+
+    test::ServedEngine engine;
+    QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
+    QSignalSpy graphs(engine.session.get(), &EngineSession::jobGraphChanged);
+    QSignalSpy frames(engine.session.get(), &EngineSession::frameReceived);
+    engine.session->loadScenario(path);
+    QTRY_COMPARE_WITH_TIMEOUT(graphs.count(), 1, 60000);
+    JobGraphScene scene;
+    scene.setJobGraph(engine.session->jobGraph());
+
+    QCOMPARE(scene.vertexItemCount(), int(expected.vertices().size()));
+    int subtasks = 0;
+    for (const JobVertex& vertex : expected.vertices()) {
+        subtasks += vertex.parallelism;
+        QVERIFY(scene.vertexItem(vertex.id) != nullptr);
+        QCOMPARE(scene.vertexItem(vertex.id)->vertex().name(), vertex.name);
+        QCOMPARE(scene.vertexItem(vertex.id)->vertex().parallelism(), vertex.parallelism);
+    }
+    QCOMPARE(scene.subtaskItemCount(), subtasks);
+    int channels = 0;
+    for (const JobEdge& edge : expected.edges()) {
+        int from = expected.vertex(edge.source_vertex).parallelism;
+        int to = expected.vertex(edge.target_vertex).parallelism;
+        int count = edge.isPointwise() ? from : from * to;
+        bool bundled = !edge.isPointwise() && count > kMaxDrawnChannelsPerEdge;
+        channels += bundled ? 1 : count;
+    }
+    QCOMPARE(scene.channelItemCount(), channels);
+
+    engine.session->stepEvent(20000);
+    // Jobs chained into one vertex have no channels, so wait for subtasks.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !frames.isEmpty() &&
+            frames.last().at(0).value<protocol::Frame>().status().event_index() > 0 &&
+            !frames.last().at(0).value<protocol::Frame>().subtasks().empty(),
+        60000);
+    protocol::Frame frame = frames.last().at(0).value<protocol::Frame>();
+    for (const protocol::SubtaskFrame& subtask : frame.subtasks()) {
+        QVERIFY(scene.subtaskItem(subtask.vertex(), subtask.subtask()) != nullptr);
+    }
+    for (const protocol::ChannelFrame& channel : frame.channels()) {
+        QVERIFY(scene.channelItem(channel.source_vertex(), channel.source_subtask(),
+                                  channel.target_vertex(), channel.target_subtask()) != nullptr);
+    }
+    QCOMPARE(frame.task_managers_size(), scene.taskManagerItemCount());
 }
 
 void TestGuiModels::layoutKeepsSubtasksApartAndEdgesRight() {

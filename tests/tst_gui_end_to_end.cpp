@@ -1,7 +1,7 @@
-// The main window against a real engine service: load flights, run to
-// checkpoint 3, kill a TaskManager through the Faults menu's action, run to
-// the end and read the verdict; with a deliberate bug the verdict is FAIL.
-// Waits use generous timeouts and assert no durations.
+// The main window against a real engine service. A test loads flights, runs
+// to checkpoint 3, kills a TaskManager through the Faults menu's action,
+// runs to the end and reads the verdict, which is FAIL with a deliberate
+// bug. Waits use generous timeouts and assert no durations.
 #include "gui_test_support.h"
 #include "test_support.h"
 #include "ui/fault_menu.h"

@@ -612,7 +612,7 @@ void TestGuiModels::timelineMarksSeekToEvents() {
     QTest::mouseClick(&timeline, Qt::LeftButton, {}, QPoint(timeline.xOf(3100000000), 24));
     QCOMPARE(spy.count(), 1);
     QCOMPARE(spy.at(0).at(0).toULongLong(), 3100u);
-    QTest::mouseClick(&timeline, Qt::LeftButton, {}, QPoint(timeline.xOf(3500000000), 40));
+    QTest::mouseClick(&timeline, Qt::LeftButton, {}, QPoint(timeline.xOf(3500000000), 50));
     QCOMPARE(spy.count(), 2);
     QCOMPARE(spy.at(1).at(0).toULongLong(), 3500u);
     QTest::mouseClick(&timeline, Qt::LeftButton, {}, QPoint(timeline.xOf(4200000000), 24));

@@ -40,6 +40,12 @@ EventLogView::EventLogView(QWidget* parent)
     table_->verticalHeader()->setVisible(false);
     table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 4);
     table_->horizontalHeader()->setStretchLastSection(true);
+    // Widths for the longest kind name and a typical task name.
+    table_->setColumnWidth(EventLogModel::kEventColumn, 80);
+    table_->setColumnWidth(EventLogModel::kTimeColumn, 90);
+    table_->setColumnWidth(EventLogModel::kKindColumn, 200);
+    table_->setColumnWidth(EventLogModel::kTaskColumn, 150);
+    table_->setColumnWidth(EventLogModel::kCheckpointColumn, 80);
     table_->setToolTip(tr("Double-click an event to go to it"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);

@@ -21,7 +21,7 @@ QPointF leftMiddle(const QRectF& rect) {
     return {rect.left(), rect.center().y()};
 }
 
-// Least idle first: the subtask a vertex is coloured by.
+// Minimum idle time first: the subtask a vertex is coloured by.
 bool worseThan(const protocol::SubtaskFrame& a, const protocol::SubtaskFrame& b) {
     return a.idle_ms_per_second() < b.idle_ms_per_second();
 }
@@ -134,9 +134,14 @@ void JobGraphScene::applyFrame(const protocol::Frame& frame) {
         if (tm.id() < 0 || tm.id() >= int(task_managers_.size())) {
             continue;
         }
+        // Counted over the items because they keep the latest state of
+        // every subtask, also when a frame leaves some out.
         int running = 0;
-        for (const protocol::SubtaskFrame& subtask : frame.subtasks()) {
-            running += subtask.task_manager() == tm.id() && subtask.state() == "RUNNING" ? 1 : 0;
+        for (const auto& [key, item] : subtasks_) {
+            const protocol::SubtaskFrame& subtask = item->frame();
+            bool counts = item->hasFrame() && subtask.task_manager() == tm.id() &&
+                          subtask.state() == "RUNNING";
+            running += counts ? 1 : 0;
         }
         task_managers_[size_t(tm.id())]->setFrame(tm, running);
     }

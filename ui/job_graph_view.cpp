@@ -1,5 +1,6 @@
 #include "ui/job_graph_view.h"
 
+#include "ui/graph_legend.h"
 #include "ui/logging_categories.h"
 
 #include <QKeyEvent>
@@ -18,7 +19,8 @@ constexpr double kZoomMax = 8;
 
 }  // namespace
 
-JobGraphView::JobGraphView(QWidget* parent) : QGraphicsView(parent) {
+JobGraphView::JobGraphView(QWidget* parent)
+    : QGraphicsView(parent), legend_(new GraphLegend(this)) {
     setRenderHint(QPainter::Antialiasing);
     setDragMode(QGraphicsView::ScrollHandDrag);
     setTransformationAnchor(QGraphicsView::AnchorUnderMouse);
@@ -51,12 +53,28 @@ void JobGraphView::fitAll() {
         return;
     }
     resetTransform();
-    fitInView(scene()->itemsBoundingRect().adjusted(-20, -20, 20, 20), Qt::KeepAspectRatio);
+    QRectF graph = scene()->itemsBoundingRect().adjusted(-20, -20, 20, 20);
+    fitInView(graph, Qt::KeepAspectRatio);
+    // Again with room below the graph for the legend, at about this zoom.
+    double fitted = std::max(kZoomMin, zoom());
+    resetTransform();
+    fitInView(graph.adjusted(0, 0, 0, (legend_->height() + 8) / fitted), Qt::KeepAspectRatio);
     // Small graphs are not blown up past their natural size.
     if (zoom() > 1.5) {
         zoomBy(1.5 / zoom());
     }
     qCDebug(lcUiGraph) << "fit, zoom" << zoom();
+}
+
+void JobGraphView::resizeEvent(QResizeEvent* event) {
+    QGraphicsView::resizeEvent(event);
+    placeLegend();
+}
+
+void JobGraphView::placeLegend() {
+    int bottom = viewport()->geometry().bottom();
+    legend_->move(viewport()->geometry().left() + 8, bottom - legend_->height() - 8);
+    legend_->raise();
 }
 
 void JobGraphView::wheelEvent(QWheelEvent* event) {

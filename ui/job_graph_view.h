@@ -5,7 +5,8 @@
 namespace sluice::ui {
 
 // A view of the job graph scene: ctrl+wheel and +/- zoom around the cursor,
-// dragging pans, and fitAll shows the whole graph.
+// dragging pans, and fitAll shows the whole graph. A legend stays in the
+// bottom-left corner.
 class JobGraphView : public QGraphicsView {
     Q_OBJECT
 
@@ -20,9 +21,13 @@ public:
 protected:
     void wheelEvent(QWheelEvent* event) override;
     void keyPressEvent(QKeyEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     void zoomBy(double factor);
+    void placeLegend();
+
+    QWidget* legend_;
 };
 
 }  // namespace sluice::ui

@@ -70,6 +70,7 @@ MainWindow::MainWindow(EngineSession* session, QWidget* parent)
     connectViews();
     resize(1500, 950);
     resizeDocks({findChild<QDockWidget*>("event-log-dock")}, {220}, Qt::Vertical);
+    resizeDocks({findChild<QDockWidget*>("verdict-dock")}, {300}, Qt::Horizontal);
     restoreSettings();
 }
 

@@ -17,7 +17,8 @@ namespace {
 constexpr int kMargin = 10;
 constexpr int kSpanTop = 18;
 constexpr int kSpanHeight = 12;
-constexpr int kFaultTop = 34;
+constexpr int kLabelTop = 31;
+constexpr int kFaultTop = 44;
 constexpr int kHitPixels = 5;
 constexpr int64_t kMinRangeNs = 10'000'000'000;
 constexpr int64_t kMaxFixedRangeNs = 600'000'000'000;
@@ -40,11 +41,11 @@ TimelineWidget::TimelineWidget(QWidget* parent) : QWidget(parent) {
 }
 
 QSize TimelineWidget::sizeHint() const {
-    return {600, 60};
+    return {600, 62};
 }
 
 QSize TimelineWidget::minimumSizeHint() const {
-    return {200, 56};
+    return {200, 60};
 }
 
 void TimelineWidget::clear() {
@@ -149,16 +150,21 @@ void TimelineWidget::paintAxis(QPainter* painter) const {
 }
 
 void TimelineWidget::paintCheckpoints(QPainter* painter) const {
+    int last_label_right = -1000;
     for (const protocol::CheckpointMark& checkpoint : checkpoints_) {
         int64_t end = checkpoint.status() == "IN_PROGRESS" ? now_ns_ : checkpoint.end_ns();
         int left = xOf(checkpoint.trigger_ns());
         int right = std::max(left + 3, xOf(end));
         QColor color = statusColor(checkpoint.status());
         painter->fillRect(QRect(left, kSpanTop, right - left, kSpanHeight), color);
-        if (right - left > 12) {
-            painter->setPen(Qt::white);
-            painter->drawText(QRect(left, kSpanTop, right - left, kSpanHeight), Qt::AlignCenter,
-                              QString::number(checkpoint.checkpoint_id()));
+        // The id under the span, unless it would overlap the previous one.
+        QString id = QString::number(checkpoint.checkpoint_id());
+        int text_width = painter->fontMetrics().horizontalAdvance(id);
+        int text_left = left - text_width / 2;
+        if (text_left > last_label_right + 2) {
+            painter->setPen(color.darker(130));
+            painter->drawText(QRect(text_left, kLabelTop, text_width, 12), Qt::AlignCenter, id);
+            last_label_right = text_left + text_width;
         }
     }
 }

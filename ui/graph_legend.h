@@ -1,0 +1,22 @@
+#pragma once
+
+#include <QWidget>
+
+namespace sluice::ui {
+
+// A key to the job graph's colours and marks, drawn over a corner of the
+// graph view: what blue, red and black nodes mean, how barriers, queued
+// buffers and channels blocked by alignment look.
+class GraphLegend : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit GraphLegend(QWidget* parent = nullptr);
+
+    QSize sizeHint() const override;
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+};
+
+}  // namespace sluice::ui

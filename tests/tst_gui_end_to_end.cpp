@@ -7,15 +7,20 @@
 #include "ui/fault_menu.h"
 #include "ui/job_graph_scene.h"
 #include "ui/main_window.h"
+#include "ui/metrics_csv.h"
 #include "ui/timeline_widget.h"
 #include "ui/transport_bar.h"
 #include "ui/verdict_panel.h"
 
 #include <QAction>
 #include <QFile>
+#include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QtTest>
+
+#include <sstream>
 
 using namespace sluice;
 
@@ -55,6 +60,7 @@ class TestGuiEndToEnd : public QObject {
 private Q_SLOTS:
     void flightsPassesAfterTaskManagerKill();
     void flightsFailsWithoutSourceRewind();
+    void metricsCsvEqualsSluiceRun();
     void invalidScenarioShowsLocation();
     void lostEngineShowsMessage();
 
@@ -122,6 +128,44 @@ void TestGuiEndToEnd::flightsFailsWithoutSourceRewind() {
     QSignalSpy seeks(window.verdictPanel(), &ui::VerdictPanel::seekRequested);
     window.verdictPanel()->seekButton()->click();
     QCOMPARE(seeks.count(), 1);
+}
+
+// Export Metrics CSV writes what `sluice-run --metrics-csv` writes for the
+// same run, byte for byte.
+void TestGuiEndToEnd::metricsCsvEqualsSluiceRun() {
+    QTemporaryDir folder;
+    QVERIFY(folder.isValid());
+    QString reference = folder.filePath(QStringLiteral("sluice-run.csv"));
+    QProcess run;
+    run.start(QString::fromStdString(test::binaryPath("sluice-run")),
+              {flightsPath(), QStringLiteral("--metrics-csv"), reference});
+    QVERIFY(run.waitForFinished(kRunTimeoutMs));
+    QCOMPARE(run.exitCode(), 0);
+    QFile reference_file(reference);
+    QVERIFY(reference_file.open(QIODevice::ReadOnly));
+    QByteArray expected = reference_file.readAll();
+
+    test::ServedEngine engine;
+    QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
+    ui::MainWindow window(engine.session.get());
+    window.openFile(flightsPath());
+    QTRY_COMPARE_WITH_TIMEOUT(window.scene()->vertexItemCount(), 3, kLoadTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(engine.session->status().run_state(), protocol::PAUSED,
+                              kLoadTimeoutMs);
+    engine.session->setSpeed(0);
+    window.transportBar()->playPauseAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(engine.session->status().run_state(), protocol::FINISHED,
+                              kRunTimeoutMs);
+    QByteArray written;
+    engine.session->queryMetrics([&](const protocol::Reply& reply) {
+        std::ostringstream out;
+        ui::writeMetricsCsv(out, reply.metrics());
+        written = QByteArray::fromStdString(out.str());
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(!written.isEmpty(), kLoadTimeoutMs);
+    QVERIFY(written.startsWith("time_ms,task,subtask,metric,value\n"));
+    QCOMPARE(written.count('\n'), expected.count('\n'));
+    QCOMPARE(written, expected);
 }
 
 void TestGuiEndToEnd::invalidScenarioShowsLocation() {

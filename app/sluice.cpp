@@ -144,6 +144,9 @@ int main(int argc, char** argv) {
     EngineSession session(&client);
     MainWindow window(&session);
     window.show();
+    // A served engine that stopped is reported within the reply timeout
+    // plus this interval, also while nothing else is sent.
+    session.setKeepAliveIntervalMs(2000);
 
     if (parser.isSet(attach_option)) {
         attach(&client, &session, &window, parser.value(attach_option).toStdString(), file);

@@ -4,6 +4,8 @@
 // bug. Waits use generous timeouts and assert no durations.
 #include "gui_test_support.h"
 #include "test_support.h"
+#include "ui/event_log_model.h"
+#include "ui/event_log_view.h"
 #include "ui/fault_menu.h"
 #include "ui/job_graph_scene.h"
 #include "ui/main_window.h"
@@ -14,6 +16,8 @@
 
 #include <QAction>
 #include <QFile>
+#include <QMenu>
+#include <QMenuBar>
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -60,6 +64,9 @@ class TestGuiEndToEnd : public QObject {
 private Q_SLOTS:
     void flightsPassesAfterTaskManagerKill();
     void flightsFailsWithoutSourceRewind();
+    void previousCheckpointSeeksBack();
+    void recordingReplaysInjectedFault();
+    void runMenuListsShortcuts();
     void metricsCsvEqualsSluiceRun();
     void invalidScenarioShowsLocation();
     void lostEngineShowsMessage();
@@ -128,6 +135,97 @@ void TestGuiEndToEnd::flightsFailsWithoutSourceRewind() {
     QSignalSpy seeks(window.verdictPanel(), &ui::VerdictPanel::seekRequested);
     window.verdictPanel()->seekButton()->click();
     QCOMPARE(seeks.count(), 1);
+}
+
+// Previous Checkpoint goes back to the completion of checkpoint 2, and the
+// event log drops the events after it.
+void TestGuiEndToEnd::previousCheckpointSeeksBack() {
+    test::ServedEngine engine;
+    QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
+    ui::MainWindow window(engine.session.get());
+    window.openFile(flightsPath());
+    QTRY_COMPARE_WITH_TIMEOUT(engine.session->status().run_state(), protocol::PAUSED,
+                              kLoadTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(window.scene()->vertexItemCount(), 3, kLoadTimeoutMs);
+    ui::TransportBar* transport = window.transportBar();
+    for (int64_t checkpoint = 1; checkpoint <= 3; ++checkpoint) {
+        transport->nextCheckpointAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(lastCompletedCheckpoint(*window.timeline()) == checkpoint &&
+                                     engine.session->status().run_state() == protocol::PAUSED,
+                                 kRunTimeoutMs);
+    }
+    uint64_t at_third = engine.session->status().event_index();
+    uint64_t second_end = 0;
+    for (const protocol::CheckpointMark& mark : window.timeline()->checkpoints()) {
+        if (mark.checkpoint_id() == 2) {
+            second_end = mark.end_event();
+        }
+    }
+    QVERIFY(second_end > 0);
+    QVERIFY(second_end < at_third);
+    transport->previousCheckpointAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(engine.session->status().event_index(), second_end, kRunTimeoutMs);
+    ui::EventLogModel* log = window.eventLog()->model();
+    QTRY_VERIFY_WITH_TIMEOUT(log->rowCount() > 0, kRunTimeoutMs);
+    QVERIFY(log->event(log->rowCount() - 1).event_index() <= second_end);
+}
+
+// A recording saved after a fault injected from the GUI replays that fault
+// and ends with the same digest and verdict.
+void TestGuiEndToEnd::recordingReplaysInjectedFault() {
+    QTemporaryDir folder;
+    QVERIFY(folder.isValid());
+    QString recording = folder.filePath(QStringLiteral("flights.sluicerec"));
+    QString digest;
+    {
+        test::ServedEngine engine;
+        QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
+        ui::MainWindow window(engine.session.get());
+        QFile file(flightsPath());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        runFlightsWithKill(window, QString::fromUtf8(file.readAll()));
+        if (QTest::currentTestFailed()) {
+            return;
+        }
+        QCOMPARE(window.verdictPanel()->verdictText(), QStringLiteral("PASS"));
+        digest = QString::fromStdString(engine.session->status().digest());
+        bool saved = false;
+        engine.session->saveRecording(recording, [&](const protocol::Reply& reply) {
+            QVERIFY2(reply.error().empty(), reply.error().c_str());
+            saved = true;
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(saved, kLoadTimeoutMs);
+    }
+    test::ServedEngine engine;
+    QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
+    ui::MainWindow window(engine.session.get());
+    window.openFile(recording);
+    QTRY_COMPARE_WITH_TIMEOUT(window.scene()->vertexItemCount(), 3, kLoadTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(engine.session->status().run_state(), protocol::PAUSED,
+                              kLoadTimeoutMs);
+    engine.session->setSpeed(0);
+    window.transportBar()->playPauseAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(!window.verdictPanel()->verdictText().isEmpty(), kRunTimeoutMs);
+    QCOMPARE(window.verdictPanel()->verdictText(), QStringLiteral("PASS"));
+    QCOMPARE(QString::fromStdString(engine.session->status().digest()), digest);
+    QVERIFY(injectedFaults(*window.timeline()) >= 1);
+}
+
+// Every transport action is in the Run menu with its keyboard shortcut.
+void TestGuiEndToEnd::runMenuListsShortcuts() {
+    test::ServedEngine engine;
+    ui::MainWindow window(engine.session.get());
+    QMenu* run = nullptr;
+    for (QAction* action : window.menuBar()->actions()) {
+        if (action->text() == QStringLiteral("&Run")) {
+            run = action->menu();
+        }
+    }
+    QVERIFY(run != nullptr);
+    for (QAction* action : window.transportBar()->runActions()) {
+        QVERIFY2(run->actions().contains(action), qPrintable(action->text()));
+        QVERIFY2(!action->shortcut().isEmpty(), qPrintable(action->text()));
+    }
 }
 
 // Export Metrics CSV writes what `sluice-run --metrics-csv` writes for the

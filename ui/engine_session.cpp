@@ -3,16 +3,20 @@
 #include "ui/engine_client.h"
 #include "ui/logging_categories.h"
 
+#include <QTimer>
+
 namespace sluice::ui {
 
 EngineSession::EngineSession(EngineClient* client, QObject* parent)
-    : QObject(parent), client_(client) {
+    : QObject(parent), client_(client), keep_alive_(new QTimer(this)) {
+    connect(keep_alive_, &QTimer::timeout, this, &EngineSession::sendKeepAlive);
     connect(client_, &EngineClient::replyReceived, this, &EngineSession::onReply);
     connect(client_, &EngineClient::frameReceived, this, &EngineSession::onFrame);
     connect(client_, &EngineClient::eventsReceived, this, &EngineSession::eventsReceived);
     connect(client_, &EngineClient::connectionLost, this, [this](const QString& message) {
         qCWarning(lcUiSession) << "connection lost:" << message;
         handlers_.clear();
+        keep_alive_->stop();
         Q_EMIT connectionLost(message);
     });
 }
@@ -50,6 +54,22 @@ void EngineSession::onFrame(const protocol::Frame& frame) {
         Q_EMIT statusChanged(status_);
     }
     Q_EMIT frameReceived(frame);
+}
+
+void EngineSession::setKeepAliveIntervalMs(int interval_ms) {
+    keep_alive_->stop();
+    if (interval_ms > 0) {
+        keep_alive_->start(interval_ms);
+    }
+}
+
+void EngineSession::sendKeepAlive() {
+    if (!handlers_.empty() || !client_->isConnected()) {
+        return;
+    }
+    // An empty handler still marks the request as waiting, so keep-alives
+    // never pile up behind a slow engine.
+    hello([](const protocol::Reply&) {});
 }
 
 void EngineSession::hello(ReplyHandler handler) {

@@ -5,6 +5,8 @@
 #include <QObject>
 #include <QString>
 
+class QTimer;
+
 #include <functional>
 #include <map>
 
@@ -50,6 +52,11 @@ public:
     void saveRecording(const QString& path, ReplyHandler handler);
     void queryMetrics(ReplyHandler handler);
 
+    // Sends Hello this often while no request waits for its reply, so a
+    // served engine that died is noticed (as connectionLost) also while the
+    // user only watches. 0 turns it off.
+    void setKeepAliveIntervalMs(int interval_ms);
+
     const protocol::Status& status() const { return status_; }
     const protocol::JobGraph& jobGraph() const { return job_graph_; }
     EngineClient* client() const { return client_; }
@@ -71,7 +78,10 @@ private:
     void onFrame(const protocol::Frame& frame);
     void afterLoad(const protocol::Reply& reply, const QString& path);
 
+    void sendKeepAlive();
+
     EngineClient* client_;
+    QTimer* keep_alive_;
     std::map<uint64_t, ReplyHandler> handlers_;
     protocol::Status status_;
     protocol::JobGraph job_graph_;

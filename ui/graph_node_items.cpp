@@ -230,7 +230,8 @@ void TaskManagerItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, 
     if (alive_) {
         text = QStringLiteral("TaskManager %1  %2 running").arg(id_).arg(running_subtasks_);
         if (slots_ > 0) {
-            text += QStringLiteral(", %1 slots").arg(slots_);
+            text +=
+                slots_ == 1 ? QStringLiteral(", 1 slot") : QStringLiteral(", %1 slots").arg(slots_);
         }
     }
     painter->drawText(rect_, Qt::AlignCenter, text);

@@ -189,6 +189,9 @@ void MainWindow::onStatus(const protocol::Status& status) {
     rate_label_->setText(tr("%1 events/s").arg(status.events_per_second(), 0, 'f', 0));
     digest_label_->setText(tr("digest %1").arg(QString::fromStdString(status.digest())));
     verdict_->setVerdict(status.verdict());
+    protocol::RunState state = status.run_state();
+    verdict_->setRunOver(state == protocol::FINISHED || state == protocol::FAILED ||
+                         state == protocol::TIME_LIMIT || state == protocol::STALLED);
     fault_menu_->setCurrentAttempt(status.num_restarts());
     if (status.event_index() < last_event_index_) {
         // A seek backward: the engine replays the events after this point.

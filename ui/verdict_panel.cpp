@@ -89,6 +89,17 @@ void VerdictPanel::setVerdict(const protocol::Verdict& verdict) {
     }
 }
 
+void VerdictPanel::setRunOver(bool over) {
+    if (verdict_.available()) {
+        return;
+    }
+    explanation_->setText(
+        over ? tr("The run is over. The engine checks a run only when its scenario has an "
+                  "expect block or faults; the verdict appears here once the check is done.")
+             : tr("The checker compares the committed output with a failure-free run once the "
+                  "run is over."));
+}
+
 QString VerdictPanel::verdictText() const {
     if (!verdict_.available()) {
         return {};

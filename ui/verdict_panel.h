@@ -22,6 +22,9 @@ public:
     explicit VerdictPanel(QWidget* parent = nullptr);
 
     void setVerdict(const protocol::Verdict& verdict);
+    // Tells the panel whether the run is over, so it can say why no
+    // verdict shows yet.
+    void setRunOver(bool over);
     void clear();
     // "PASS", "FAIL" or "" while the run has no verdict.
     QString verdictText() const;

@@ -167,7 +167,7 @@ public:
     const std::vector<int64_t>& retainedCheckpoints() const { return retained_; }
     // The task of (vertex, subtask), or null.
     const StreamTask* task(int vertex, int subtask) const;
-    // The simulated TaskManagers, by index; a killed one reports killed().
+    // The simulated TaskManagers, by index. A killed one reports killed().
     const std::vector<std::unique_ptr<TaskManager>>& taskManagers() const { return task_managers_; }
 
 private:

@@ -13,6 +13,32 @@ namespace sluice::sim {
 
 namespace {
 
+// The verdict as the protocol shows it, with the engine's warnings.
+protocol::Verdict verdictMessage(const Verdict& verdict, const Engine& engine) {
+    protocol::Verdict message;
+    message.set_available(true);
+    message.set_pass(verdict.pass);
+    message.set_event_index(engine.eventCount());
+    if (!verdict.violations.empty()) {
+        message.set_explanation(verdict.violations.front().explanation);
+        if (verdict.violations.front().event_index != kNoEventIndex) {
+            message.set_event_index(verdict.violations.front().event_index);
+        }
+    } else if (!verdict.pass) {
+        message.set_explanation(verdict.summary());
+    }
+    for (const auto& violation : verdict.violations) {
+        message.add_violations(violation.explanation);
+    }
+    for (const auto& warning : engine.warnings()) {
+        message.add_warnings(warning);
+    }
+    for (const auto& fault : engine.unfiredFaults()) {
+        message.add_warnings(fault + " never fired; its trigger did not match");
+    }
+    return message;
+}
+
 std::string versionMismatch(uint32_t version) {
     return "protocol version mismatch: the request has version " + std::to_string(version) +
            ", this engine (sluice " + buildVersion() + ") speaks version " +
@@ -170,7 +196,6 @@ std::string EngineService::Impl::loadRecording(const protocol::LoadRecording& lo
 
 void EngineService::Impl::adoptRun(std::unique_ptr<ReplayableRun> run, std::string scenario_path) {
     clearVerdict();
-    // The new engine is built; the old one goes, then its checkpoint folders.
     run_ = std::move(run);
     scenario_path_ = std::move(scenario_path);
     playing_ = false;
@@ -186,10 +211,12 @@ void EngineService::Impl::adoptRun(std::unique_ptr<ReplayableRun> run, std::stri
 void EngineService::Impl::runForward(const std::function<bool()>& done) {
     Engine& engine = run_->engine();
     uint64_t steps = 0;
+    last_frame_ = Clock::now();
     while (!engine.isOver() && !done()) {
         run_->step();
         if (++steps % 256 == 0) {
             events_.poll();
+            publishProgress(true);
         }
     }
     run_->injectDueFaults();
@@ -243,10 +270,15 @@ std::string EngineService::Impl::seek(uint64_t event_index) {
         if (auto error = run_->restart()) {
             return "cannot build the run again: " + error->format();
         }
-        // The re-execution repeats events the client has seen.
+        // The re-execution repeats events the client has seen, so only
+        // frames go out until the target.
         Engine& engine = run_->engine();
+        last_frame_ = Clock::now();
         while (!engine.isOver() && engine.eventCount() < event_index) {
             run_->step();
+            if (engine.eventCount() % 256 == 0) {
+                publishProgress(false);
+            }
         }
         events_.poll();
         events_.discard();
@@ -286,7 +318,7 @@ std::string EngineService::Impl::saveRecording(const protocol::SaveRecording& sa
 
 void EngineService::Impl::startVerdict() {
     const Engine& engine = run_->engine();
-    if (!wantsVerdict(engine.scenario().proto)) {
+    if (!wantsVerdict(engine.scenario().proto) && engine.firedFaults().empty()) {
         verdict_done_ = true;
         return;
     }
@@ -307,27 +339,8 @@ void EngineService::Impl::finishVerdict() {
     Verdict verdict = checkRun(engine, *reference_);
     reference_.reset();
     verdict_done_ = true;
-    verdict_message_.Clear();
-    verdict_message_.set_available(true);
-    verdict_message_.set_pass(verdict.pass);
-    verdict_message_.set_event_index(engine.eventCount());
-    if (!verdict.violations.empty()) {
-        verdict_message_.set_explanation(verdict.violations.front().explanation);
-        if (verdict.violations.front().event_index != kNoEventIndex) {
-            verdict_message_.set_event_index(verdict.violations.front().event_index);
-        }
-    } else if (!verdict.pass) {
-        verdict_message_.set_explanation(verdict.summary());
-    }
-    for (const auto& violation : verdict.violations) {
-        verdict_message_.add_violations(violation.explanation);
-    }
-    for (const auto& warning : engine.warnings()) {
-        verdict_message_.add_warnings(warning);
-    }
-    for (const auto& fault : engine.unfiredFaults()) {
-        verdict_message_.add_warnings(fault + " never fired; its trigger did not match");
-    }
+    verdict_message_ = verdictMessage(verdict, engine);
+
     protocol::Event event;
     event.set_event_index(verdict_message_.event_index());
     event.set_time_ns(engine.now());
@@ -355,6 +368,7 @@ protocol::Status EngineService::Impl::status() const {
     service.sim_ms_per_wall_second = sim_ms_per_wall_second_;
     service.events_per_second = events_per_second_;
     service.verdict = verdict_message_;
+    service.verdict.set_checking(reference_ != nullptr);
     protocol::Status result;
     fillStatus(run_ ? &run_->engine() : nullptr, service, &result);
     if (run_ && !scenario_path_.empty()) {

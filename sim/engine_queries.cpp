@@ -28,13 +28,10 @@ const StreamTask* latestTask(const Engine& engine, int vertex, int subtask) {
     return latest;
 }
 
+// A vertex is keyed when a HASH edge (keyBy) leads into it.
 bool vertexIsKeyed(const Engine& engine, int vertex) {
-    const StreamTask* task = latestTask(engine, vertex, 0);
-    if (!task) {
-        return false;
-    }
-    for (int i = 0; i < task->operatorCount(); ++i) {
-        if (task->keyedStateBackend(i)) {
+    for (int edge : engine.jobGraph().vertex(vertex).in_edges) {
+        if (engine.jobGraph().edge(edge).partitioner.kind == PartitionerKind::kHash) {
             return true;
         }
     }

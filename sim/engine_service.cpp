@@ -17,17 +17,18 @@ constexpr int kEventsPerSlice = 4096;
 constexpr auto kSliceWall = std::chrono::milliseconds(5);
 // Events between two comparisons of the engine with the events seen.
 constexpr int kEventsPerPoll = 256;
-// Longest wait on the command socket while paused: the loop also checks
+// Maximum wait on the command socket while paused: the loop also checks
 // stop() this often.
 constexpr int kIdleWaitMs = 50;
 // Events per EventBatch message.
 constexpr size_t kEventsPerBatch = 1000;
+// Frames while a command moves the run, such as a long seek.
+constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 }  // namespace
 
 EngineService::Impl::Impl(zmq::context_t& context, EngineServiceOptions options)
-    : context_(context),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       commands_(context, zmq::socket_type::rep),
       telemetry_(context, zmq::socket_type::pub) {
     commands_.set(zmq::sockopt::linger, 0);
@@ -120,8 +121,8 @@ void EngineService::Impl::loop() {
     done_changed_.notify_all();
 }
 
-// While playing at a set speed ahead of the wall clock, how long to wait for
-// a command before the next event is due; 0 when work is waiting.
+// Returns how long to wait for a command before the next event is due, while
+// playing at a set speed ahead of the wall clock, or 0 when work is waiting.
 int EngineService::Impl::idleWaitMs() const {
     if (!playing_ || sim_ms_per_wall_second_ <= 0 || !run_) {
         return 0;
@@ -243,6 +244,17 @@ void EngineService::Impl::publishFrame() {
         *telemetry.mutable_frame()->mutable_status() = status();
     }
     publishTelemetry(telemetry);
+}
+
+void EngineService::Impl::publishProgress(bool with_events) {
+    if (Clock::now() - last_frame_ < kProgressInterval) {
+        return;
+    }
+    if (with_events) {
+        events_.poll();
+        publishEvents();
+    }
+    publishFrame();
 }
 
 void EngineService::Impl::publishEvents() {

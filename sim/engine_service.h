@@ -49,7 +49,7 @@ public:
     void stop();
     // Blocks until a Shutdown request arrives or stop() is called.
     void wait();
-    // Waits at most `timeout`; returns true when the service has stopped.
+    // Waits at most `timeout`. Returns true when the service has stopped.
     bool waitFor(std::chrono::milliseconds timeout);
     // The bound telemetry address, with the port filled in for "tcp://...:0".
     std::string telemetryAddress() const;

@@ -48,6 +48,10 @@ private:
     void publishFrame();
     void publishEvents();
     void publishTelemetry(const protocol::Telemetry& telemetry);
+    // During a long synchronous move: publishes a frame (and the events so
+    // far, unless `with_events` is false) about once per second, which also
+    // shows clients that the engine is alive.
+    void publishProgress(bool with_events);
     void updateEventRate();
     void resetPacing();
 
@@ -64,8 +68,8 @@ private:
     std::string seek(uint64_t event_index);
     std::string injectFault(const protocol::InjectFault& inject);
     std::string saveRecording(const protocol::SaveRecording& save);
-    // Runs events until `done()` or the end of the run, then reports the
-    // move; every command that moves the run forward goes through here.
+    // Runs events until `done()` or the end of the run, then publishes the
+    // move. Every command that moves the run forward goes through here.
     void runForward(const std::function<bool()>& done);
     // Called after the run moved: starts the verdict once the run is over.
     void afterMove();
@@ -75,7 +79,6 @@ private:
     protocol::Status status() const;
     bool requireRun(std::string* error) const;
 
-    zmq::context_t& context_;
     EngineServiceOptions options_;
     zmq::socket_t commands_;
     zmq::socket_t telemetry_;

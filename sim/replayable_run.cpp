@@ -29,9 +29,8 @@ std::variant<std::unique_ptr<ReplayableRun>, ScenarioError> ReplayableRun::fromR
 }
 
 std::optional<ScenarioError> ReplayableRun::build() {
-    // The old engine goes first: it owns temporary checkpoint folders and
-    // the log clock.
-    engine_.reset();
+    // The current engine stays until the new one is built, so a failed
+    // rebuild leaves the run where it was.
     auto built = recording_ ? replayEngineFor(*recording_, options_)
                             : Engine::fromScenario(scenario_, options_);
     if (auto* error = std::get_if<ScenarioError>(&built)) {
@@ -68,8 +67,8 @@ std::string ReplayableRun::injectFault(const scenario::Fault& fault) {
     if (!error.empty()) {
         return error;
     }
-    // Keep the list ordered by event index: a fault injected after a backward
-    // seek goes before those injected later in the first pass.
+    // Keep the list ordered by event index, so a fault injected after a
+    // backward seek goes before those injected later in the first pass.
     uint64_t index = engine_->eventCount();
     auto position =
         std::upper_bound(injected_.begin(), injected_.end(), index,

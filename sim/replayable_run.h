@@ -1,9 +1,9 @@
 #pragma once
 
-// A run that can move backward: the Engine together with what is needed to
-// build it again (scenario, engine options, recording, faults injected at
-// run time), so an earlier event index is reached by re-executing the run
-// deterministically from the start.
+// A run that can move backward. It keeps the Engine together with what is
+// needed to build it again: scenario, engine options, recording and faults
+// injected at run time. An earlier event index is reached by re-executing
+// the run deterministically from the start.
 
 #include "sim/engine.h"
 #include "sim/recording.h"
@@ -27,7 +27,7 @@ public:
 
     static std::variant<std::unique_ptr<ReplayableRun>, ScenarioError> fromScenario(
         LoadedScenario scenario, EngineOptions options, EngineBuilt built);
-    // The recording's scenario, seed and time limit; the faults it injected
+    // The recording's scenario, seed and time limit. The faults it injected
     // at run time are injected again at their event indexes.
     static std::variant<std::unique_ptr<ReplayableRun>, ScenarioError> fromRecording(
         Recording recording, EngineOptions options, EngineBuilt built);
@@ -42,7 +42,8 @@ public:
     // Injects a fault now (Engine::injectFault) and keeps it for re-execution.
     // Returns an empty string, or why the fault is invalid.
     std::string injectFault(const scenario::Fault& fault);
-    // Builds the engine again and brings it to event index 0.
+    // Builds the engine again, at event index 0. On an error the current
+    // engine stays.
     std::optional<ScenarioError> restart();
     // Faults injected at run time during this session, with the event index
     // at which each was injected.

@@ -20,7 +20,7 @@ struct ServiceStatus {
     protocol::Verdict verdict;
 };
 
-// Fills `status`; `engine` may be null (no scenario loaded).
+// Fills `status`. `engine` is null when no scenario is loaded.
 void fillStatus(const Engine* engine, const ServiceStatus& service, protocol::Status* status);
 
 // The frame of the engine's current state. `trigger_events` maps checkpoint

@@ -6,6 +6,7 @@
 
 #include <zmq.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -22,7 +23,7 @@ Q_LOGGING_CATEGORY(lcEngineClient, "sluice.ui.engine_client")
 
 using Clock = std::chrono::steady_clock;
 
-// Longest wait of the worker's poll, so it notices reply timeouts.
+// Maximum wait of the worker's poll, so it notices reply timeouts in time.
 constexpr int kMaxPollMs = 50;
 
 std::atomic<uint64_t> g_pair_counter{0};
@@ -43,7 +44,7 @@ QString secondsText(int milliseconds) {
 }  // namespace
 
 // Owns the sockets and the thread that does all I/O. Requests come from the
-// GUI thread over an inproc PAIR socket; replies, frames and events go back
+// GUI thread over an inproc PAIR socket. Replies, frames and events go back
 // as queued calls on the client. The latest frame waits in `frame_slot_`, so
 // at most one frame delivery is queued at a time.
 class EngineClient::Worker {
@@ -152,8 +153,12 @@ private:
             uint64_t request_id = 0;
             std::memcpy(&request_id, id.data(), sizeof(request_id));
             // A REP socket expects the empty delimiter frame a REQ socket adds.
-            dealer_.send(zmq::message_t(), zmq::send_flags::sndmore);
-            dealer_.send(payload, zmq::send_flags::none);
+            // Without a peer (the engine went away) a DEALER socket cannot
+            // send, so the request times out like an unanswered one.
+            if (dealer_.send(zmq::message_t(),
+                             zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+                (void)dealer_.send(payload, zmq::send_flags::dontwait);
+            }
             pending_[request_id] = Clock::now();
         }
         return true;
@@ -188,6 +193,7 @@ private:
     void receiveTelemetry() {
         zmq::message_t message;
         while (sub_.recv(message, zmq::recv_flags::dontwait)) {
+            last_telemetry_ = Clock::now();
             protocol::Telemetry telemetry;
             if (!telemetry.ParseFromArray(message.data(), int(message.size())) ||
                 telemetry.version() != protocol::VERSION_CURRENT) {
@@ -207,7 +213,7 @@ private:
         }
     }
 
-    // Keeps only the latest frame; queues one delivery if none is waiting.
+    // Keeps only the latest frame and queues one delivery if none is waiting.
     void offerFrame(protocol::Frame frame) {
         std::shared_ptr<FrameSlot> slot = frame_slot_;
         {
@@ -233,7 +239,9 @@ private:
     void checkTimeouts() {
         auto now = Clock::now();
         for (const auto& [id, sent] : pending_) {
-            if (now - sent > std::chrono::milliseconds(reply_timeout_ms_)) {
+            // Telemetry during a long command shows the engine is alive.
+            if (now - std::max(sent, last_telemetry_) >
+                std::chrono::milliseconds(reply_timeout_ms_)) {
                 loseConnection(QStringLiteral("No reply from the engine at %1 within %2; it may "
                                               "have stopped or be busy. Connect again to retry.")
                                    .arg(QString::fromStdString(command_address_),
@@ -285,6 +293,7 @@ private:
     zmq::socket_t worker_side_;
     std::thread thread_;
     std::map<uint64_t, Clock::time_point> pending_;  // worker thread only
+    Clock::time_point last_telemetry_;               // worker thread only
     std::atomic<bool> lost_{false};
     mutable std::mutex lost_mutex_;
     QString lost_message_;

@@ -23,8 +23,10 @@ namespace sluice::ui {
 // engine; results arrive as queued signals on the GUI thread.
 //
 // Errors: a reply of another protocol version, or no reply within
-// replyTimeoutMs(), emits connectionLost with a message for the user, and
-// later sends fail the same way until connect is called again.
+// replyTimeoutMs() while no telemetry arrives either, emits connectionLost
+// with a message for the user. Later sends fail the same way until connectTo
+// is called again. The service publishes a frame about every second during a
+// long command, such as a seek that re-executes the run.
 class EngineClient : public QObject {
     Q_OBJECT
 

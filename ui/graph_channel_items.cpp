@@ -66,7 +66,8 @@ double ChannelItem::barrierPercent(const protocol::BarrierInFlight& barrier) {
 }
 
 QRectF ChannelItem::boundingRect() const {
-    return path_.boundingRect().adjusted(-12, -18, 12, 12);
+    // Wide enough for the label, which may be longer than a short curve.
+    return path_.boundingRect().adjusted(-80, -18, 80, 12);
 }
 
 QPainterPath ChannelItem::shape() const {
@@ -129,7 +130,8 @@ void ChannelItem::paintLabel(QPainter* painter) const {
     painter->setFont(font);
     painter->setPen(QColor(0x40, 0x40, 0x40));
     QPointF at = path_.pointAtPercent(0.6);
-    painter->drawText(QRectF(at.x() - 60, at.y() - 16, 120, 12), Qt::AlignCenter, text);
+    double width = painter->fontMetrics().horizontalAdvance(text) + 8;
+    painter->drawText(QRectF(at.x() - width / 2, at.y() - 16, width, 12), Qt::AlignCenter, text);
 }
 
 void ChannelItem::paint(QPainter* painter, const QStyleOptionGraphicsItem* option, QWidget*) {

@@ -16,8 +16,8 @@ class EngineClient;
 
 // The GUI's view of one engine: sends commands through an EngineClient,
 // routes each reply to the handler given with its request, and keeps the
-// latest status and job graph. After a scenario or recording loads it asks
-// for the job graph by itself.
+// latest status and job graph. After a scenario or recording loads it
+// requests the job graph itself.
 //
 // Threading: GUI thread only; nothing here waits for a reply.
 class EngineSession : public QObject {

@@ -10,8 +10,8 @@ namespace sluice::ui {
 
 namespace {
 
-// Beyond this many subtasks the Faults menu lists only the first ones; the
-// context menu of the graph reaches every subtask.
+// Beyond this many subtasks the Faults menu lists only the first ones, but
+// the context menu of the graph reaches every subtask.
 constexpr int kMaxSubtasksInMenu = 32;
 
 QString operatorOf(const protocol::Vertex& vertex) {
@@ -207,7 +207,7 @@ void FaultMenu::addVertexSubmenus(QMenu* menu) {
                      target);
         }
         if (listed < vertex.parallelism()) {
-            // TODO: a subtask picker for high parallelism; the graph's context menu reaches all.
+            // TODO: a subtask picker for high parallelism. The graph's context menu reaches all.
             fail_vertex->addAction(tr("(more: right-click the subtask)"))->setEnabled(false);
         }
         addFault(slow, tr("%1, every subtask").arg(op), QStringLiteral("slow-%1").arg(op),

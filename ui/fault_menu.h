@@ -15,7 +15,7 @@ namespace sluice::ui {
 // The fault actions of the GUI: the menu bar's Faults menu and the context
 // menus of subtasks, channels and TaskManagers. Every action builds a
 // scenario Fault with the trigger chosen under "When" (now, or at the next
-// occurrence of a checkpoint protocol phase) and emits faultRequested; the
+// occurrence of a checkpoint protocol phase) and emits faultRequested. The
 // main window sends it to the engine as InjectFault.
 //
 // Threading: GUI thread only.

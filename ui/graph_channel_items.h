@@ -24,14 +24,14 @@ struct ChannelSummary {
     void add(const protocol::ChannelFrame& channel);
 };
 
-// The curve of a channel from its sender to its receiver. The first 30 % of
-// it stands for the sender's output queue, the middle for the network and
-// the last 30 % for the receiver's input channel.
+// The curve of a channel from its sender to its receiver. Its first 30 % is
+// the sender's output queue, the middle is the network, and the last 30 % is
+// the receiver's input channel.
 class ChannelItem : public QGraphicsItem {
 public:
     enum { Type = UserType + 4 };
 
-    // `bundle`: the item stands for every channel of an edge, drawn thicker
+    // `bundle`: the item draws every channel of an edge, drawn thicker
     // between the two vertex boxes.
     ChannelItem(QPointF from, QPointF to, bool bundle);
 

@@ -17,6 +17,12 @@ public:
 
 protected:
     void paintEvent(QPaintEvent* event) override;
+
+private:
+    static QRect cell(int column, int row);
+    static void paintLabel(QPainter* painter, const QRect& cell, const QString& label);
+    void paintNodeKeys(QPainter* painter) const;
+    void paintChannelKeys(QPainter* painter) const;
 };
 
 }  // namespace sluice::ui

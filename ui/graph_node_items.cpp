@@ -169,6 +169,10 @@ void VertexItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, QWidg
     painter->setBrush(header);
     painter->drawRoundedRect(head, 5, 5);
     painter->setPen(textColorOn(header));
+    paintHeaderText(painter, head);
+}
+
+void VertexItem::paintHeaderText(QPainter* painter, const QRectF& head) const {
     QFont font = painter->font();
     font.setPointSizeF(9);
     font.setBold(true);

@@ -69,6 +69,8 @@ public:
     int type() const override { return Type; }
 
 private:
+    void paintHeaderText(QPainter* painter, const QRectF& head) const;
+
     protocol::Vertex vertex_;
     QRectF rect_;
     QRectF header_;

@@ -101,75 +101,105 @@ bool isBundled(const protocol::JobGraph& graph, const protocol::Edge& edge) {
     return edge.partitioning() != "FORWARD" && channelCount(graph, edge) > kMaxDrawnChannelsPerEdge;
 }
 
+namespace {
+
+QSizeF boxSize(const protocol::Vertex& vertex) {
+    bool compact = vertex.parallelism() > kCompactParallelism;
+    QSizeF body = bodySize(std::max(1, vertex.parallelism()), compact);
+    return {std::max(body.width(), kNodeWidth) + 2 * kPadding,
+            headerHeight(vertex) + body.height() + 2 * kPadding};
+}
+
+// Widths, heights and left edges of the columns, from the boxes in them.
+struct Columns {
+    std::vector<double> width;
+    std::vector<double> height;
+    std::vector<double> x;
+    double max_height = 0;
+};
+
+Columns measureColumns(const std::vector<int>& column, const std::vector<QSizeF>& sizes) {
+    int count = column.empty() ? 0 : *std::max_element(column.begin(), column.end()) + 1;
+    Columns columns;
+    columns.width.assign(size_t(count), 0);
+    columns.height.assign(size_t(count), 0);
+    columns.x.assign(size_t(count), 0);
+    for (size_t i = 0; i < column.size(); ++i) {
+        size_t c = size_t(column[i]);
+        columns.width[c] = std::max(columns.width[c], sizes[i].width());
+        columns.height[c] += sizes[i].height() + (columns.height[c] > 0 ? kRowGap : 0);
+        columns.max_height = std::max(columns.max_height, columns.height[c]);
+    }
+    for (size_t c = 1; c < size_t(count); ++c) {
+        columns.x[c] = columns.x[c - 1] + columns.width[c - 1] + kColumnGap;
+    }
+    return columns;
+}
+
+// Adds the subtask nodes of a placed vertex box and their channel anchors.
+void placeSubtasks(const protocol::Vertex& vertex, const JobGraphLayout::VertexBox& box,
+                   JobGraphLayout* layout) {
+    QPointF body_origin(box.rect.left() + kPadding,
+                        box.rect.top() + kPadding + headerHeight(vertex));
+    int columns_in_grid = (vertex.parallelism() + kCompactRows - 1) / kCompactRows;
+    for (int s = 0; s < vertex.parallelism(); ++s) {
+        QRectF rect = subtaskRect(body_origin, s, box.compact);
+        std::pair<int, int> key{vertex.id(), s};
+        layout->subtasks[key] = rect;
+        if (box.compact) {
+            double offset = (s / kCompactRows - (columns_in_grid - 1) / 2.0) * kAnchorSpread;
+            layout->outputs[key] = {box.rect.right(), rect.center().y() + offset};
+            layout->inputs[key] = {box.rect.left(), rect.center().y() + offset};
+        } else {
+            layout->outputs[key] = {rect.right(), rect.center().y()};
+            layout->inputs[key] = {rect.left(), rect.center().y()};
+        }
+    }
+}
+
+void placeTaskManagers(int count, double top, JobGraphLayout* layout) {
+    for (int t = 0; t < count; ++t) {
+        layout->task_managers.emplace_back(t * (kTaskManagerWidth + kGap * 2), top,
+                                           kTaskManagerWidth, 30);
+    }
+}
+
+}  // namespace
+
 JobGraphLayout layoutJobGraph(const protocol::JobGraph& graph) {
     JobGraphLayout layout;
     std::vector<int> column = columnsOf(graph);
-    int columns =
-        graph.vertices_size() == 0 ? 0 : *std::max_element(column.begin(), column.end()) + 1;
-    std::vector<double> column_width(size_t(columns), 0);
-    std::vector<double> column_height(size_t(columns), 0);
-    std::vector<QSizeF> box_size;
-    for (int i = 0; i < graph.vertices_size(); ++i) {
-        const protocol::Vertex& vertex = graph.vertices(i);
-        bool compact = vertex.parallelism() > kCompactParallelism;
-        QSizeF body = bodySize(std::max(1, vertex.parallelism()), compact);
-        double header = headerHeight(vertex);
-        QSizeF size(std::max(body.width(), kNodeWidth) + 2 * kPadding,
-                    header + body.height() + 2 * kPadding);
-        box_size.push_back(size);
-        size_t c = size_t(column[size_t(i)]);
-        column_width[c] = std::max(column_width[c], size.width());
-        column_height[c] += size.height() + (column_height[c] > 0 ? kRowGap : 0);
+    std::vector<QSizeF> sizes;
+    for (const protocol::Vertex& vertex : graph.vertices()) {
+        sizes.push_back(boxSize(vertex));
     }
-    double total_height = 0;
-    for (double height : column_height) {
-        total_height = std::max(total_height, height);
-    }
-    std::vector<double> column_x(size_t(columns), 0);
-    for (int c = 1; c < columns; ++c) {
-        column_x[size_t(c)] = column_x[size_t(c - 1)] + column_width[size_t(c - 1)] + kColumnGap;
-    }
+    Columns columns = measureColumns(column, sizes);
+
     // Each column is centred vertically, so a chain reads as a straight line.
-    std::vector<double> next_y(size_t(columns), 0);
-    for (int c = 0; c < columns; ++c) {
-        next_y[size_t(c)] = (total_height - column_height[size_t(c)]) / 2;
+    std::vector<double> next_y;
+    for (double height : columns.height) {
+        next_y.push_back((columns.max_height - height) / 2);
     }
     for (int i = 0; i < graph.vertices_size(); ++i) {
         const protocol::Vertex& vertex = graph.vertices(i);
         size_t c = size_t(column[size_t(i)]);
-        QSizeF size = box_size[size_t(i)];
-        double x = column_x[c] + (column_width[c] - size.width()) / 2;
+        QSizeF size = sizes[size_t(i)];
+        double x = columns.x[c] + (columns.width[c] - size.width()) / 2;
         JobGraphLayout::VertexBox box;
         box.vertex = vertex.id();
         box.compact = vertex.parallelism() > kCompactParallelism;
         box.rect = QRectF(x, next_y[c], size.width(), size.height());
-        double header = headerHeight(vertex);
-        box.header = QRectF(x, next_y[c], size.width(), header + kPadding);
-        QPointF body_origin(x + kPadding, next_y[c] + kPadding + header);
-        int columns_in_grid = (vertex.parallelism() + kCompactRows - 1) / kCompactRows;
-        for (int s = 0; s < vertex.parallelism(); ++s) {
-            QRectF rect = subtaskRect(body_origin, s, box.compact);
-            layout.subtasks[{vertex.id(), s}] = rect;
-            if (box.compact) {
-                double offset = (s / kCompactRows - (columns_in_grid - 1) / 2.0) * kAnchorSpread;
-                layout.outputs[{vertex.id(), s}] = {box.rect.right(), rect.center().y() + offset};
-                layout.inputs[{vertex.id(), s}] = {box.rect.left(), rect.center().y() + offset};
-            } else {
-                layout.outputs[{vertex.id(), s}] = {rect.right(), rect.center().y()};
-                layout.inputs[{vertex.id(), s}] = {rect.left(), rect.center().y()};
-            }
-        }
+        box.header = QRectF(x, next_y[c], size.width(), headerHeight(vertex) + kPadding);
+        placeSubtasks(vertex, box, &layout);
         next_y[c] += size.height() + kRowGap;
         layout.vertices.push_back(box);
     }
-    double width = columns == 0 ? 0 : column_x.back() + column_width.back();
-    double tm_y = total_height + kRowGap;
-    for (int t = 0; t < graph.task_managers(); ++t) {
-        layout.task_managers.emplace_back(t * (kTaskManagerWidth + kGap * 2), tm_y,
-                                          kTaskManagerWidth, 30);
-    }
+
+    double width = columns.x.empty() ? 0 : columns.x.back() + columns.width.back();
+    double tm_top = columns.max_height + kRowGap;
+    placeTaskManagers(graph.task_managers(), tm_top, &layout);
     double tm_width = graph.task_managers() * (kTaskManagerWidth + kGap * 2);
-    layout.bounds = QRectF(0, 0, std::max(width, tm_width), tm_y + 30);
+    layout.bounds = QRectF(0, 0, std::max(width, tm_width), tm_top + 30);
     return layout;
 }
 

@@ -21,7 +21,7 @@ struct JobGraphLayout;
 // The live job graph: one VertexItem per vertex with a SubtaskItem per
 // subtask, one ChannelItem per channel (or one bundle per all-to-all edge
 // with more than kMaxDrawnChannelsPerEdge channels) and a TaskManagerItem per
-// TaskManager. setJobGraph builds the items; applyFrame updates them.
+// TaskManager. setJobGraph builds the items, and applyFrame updates them.
 //
 // Threading: GUI thread only. It reads protocol messages and never talks to
 // the engine.

@@ -23,11 +23,11 @@ class TransportBar;
 class VerdictPanel;
 struct FaultTarget;
 
-// The main window of `sluice`: the live job graph in the centre with the
-// timeline under it, the transport bar on top, the verdict and the event
-// log in docks, and the status bar with simulated time, run state, seed,
-// events per second and digest. Every action goes to the engine through the
-// session; the window never waits for a reply.
+// The main window of `sluice`. The live job graph fills the centre with the
+// timeline under it, the transport bar sits on top, and the verdict and the
+// event log are docks. The status bar shows simulated time, run state,
+// seed, events per second and digest. Every action goes to the engine
+// through the session, and the window never waits for a reply.
 //
 // Geometry, dock layout, speed and recent files persist in QSettings.
 class MainWindow : public QMainWindow {
@@ -40,7 +40,7 @@ public:
 
     // Opens a scenario (.textproto, .json) or else a recording.
     void openFile(const QString& path);
-    // Loads scenario text; `path` names it and resolves its data paths.
+    // Loads scenario text. `path` names it and resolves its data paths.
     void openScenarioText(const QString& path, const QString& text);
     // Shows an error to the user without blocking, and logs it.
     void showError(const QString& title, const QString& message);
@@ -54,7 +54,7 @@ public:
     EventLogView* eventLog() const { return event_log_; }
     FaultMenu* faultMenu() const { return fault_menu_; }
     QStringList recentFiles() const { return recent_files_; }
-    // The latest error shown, for tests; empty when none.
+    // The latest error shown, for tests, or empty.
     QString lastError() const { return last_error_; }
 
 protected:
@@ -111,8 +111,8 @@ private:
     QLabel* rate_label_ = nullptr;
     QLabel* digest_label_ = nullptr;
 
-    // Frames are applied at most once per redraw interval; only the newest
-    // waiting frame is kept.
+    // Frames are applied at most once per redraw interval, and only the
+    // newest waiting frame is kept.
     QTimer* redraw_timer_;
     protocol::Frame pending_frame_;
     bool has_pending_frame_ = false;

@@ -107,7 +107,9 @@ void MainWindow::exportMetricsDialog() {
         writeMetricsCsv(out, reply.metrics());
         out.close();
         if (!out) {
-            showError(tr("Export failed"), tr("Could not write %1.").arg(path));
+            showError(
+                tr("Export failed"),
+                tr("Could not write %1. Check that its folder exists and is writable.").arg(path));
             return;
         }
         qCInfo(lcUiMain) << "exported" << reply.metrics().samples_size() << "samples to" << path;

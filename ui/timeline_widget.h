@@ -10,9 +10,9 @@
 namespace sluice::ui {
 
 // A scrubber over simulated time: completed (green), failed (red) and
-// in-progress (amber) checkpoints as spans from trigger to end, faults as red
-// triangles, and the current time as a line. Clicking a mark asks to seek to
-// the event it happened at.
+// in-progress (amber) checkpoints as spans from trigger to end, faults as
+// triangles (red from the scenario, purple when injected), and the current
+// time as a line. Clicking a mark emits seekRequested with its event index.
 class TimelineWidget : public QWidget {
     Q_OBJECT
 

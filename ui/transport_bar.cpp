@@ -12,7 +12,7 @@ namespace sluice::ui {
 
 namespace {
 
-// Simulated milliseconds per wall second; 0 is as fast as the engine runs.
+// Simulated milliseconds per wall second. 0 is as fast as the engine runs.
 const double kSpeeds[] = {10, 100, 250, 1000, 4000, 10000, 0};
 const char* const kSpeedLabels[] = {"0.01x", "0.1x", "0.25x",     "1x (real time)",
                                     "4x",    "10x",  "full speed"};
@@ -88,7 +88,7 @@ void TransportBar::setRunState(protocol::RunState state) {
     step_event_->setEnabled(can_run && !playing_);
     step_barrier_->setEnabled(can_run && !playing_);
     next_checkpoint_->setEnabled(can_run);
-    // Going back works from a finished run too: it replays from the start.
+    // Going back works from a finished run too, because it replays from the start.
     previous_checkpoint_->setEnabled(loaded);
 }
 

@@ -11,7 +11,7 @@ namespace sluice::ui {
 
 // Play/pause, speed, step one event, step to the next barrier event and
 // jump to the next or previous checkpoint. The actions carry the keyboard
-// shortcuts; the main window lists the same actions in its Run menu.
+// shortcuts, and the main window lists the same actions in its Run menu.
 class TransportBar : public QToolBar {
     Q_OBJECT
 

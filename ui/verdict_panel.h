@@ -12,9 +12,9 @@ class QPushButton;
 namespace sluice::ui {
 
 // The exactly-once verdict of the run: PASS or FAIL in large letters, the
-// first violation in plain words, every violation and warning, and a button
-// (or a click on the first violation) that seeks to the event where the
-// first violation became observable.
+// first violation in plain words, and every violation and warning. A button
+// and a click on the first violation request a seek to the event where that
+// violation became observable.
 class VerdictPanel : public QWidget {
     Q_OBJECT
 
@@ -22,8 +22,8 @@ public:
     explicit VerdictPanel(QWidget* parent = nullptr);
 
     void setVerdict(const protocol::Verdict& verdict);
-    // Tells the panel whether the run is over, so it can say why no
-    // verdict shows yet.
+    // Sets whether the run is over, so the panel can explain why no verdict
+    // shows yet.
     void setRunOver(bool over);
     void clear();
     // "PASS", "FAIL" or "" while the run has no verdict.

@@ -16,11 +16,14 @@
 
 #include <QAction>
 #include <QFile>
+#include <QFileInfo>
 #include <QMenu>
 #include <QMenuBar>
+#include <QMimeData>
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -62,7 +65,11 @@ class TestGuiEndToEnd : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    // Keeps recent files and window state of the tests out of the user's
+    // settings.
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
     void flightsPassesAfterTaskManagerKill();
+    void droppedFileOpensAndIsRecent();
     void flightsFailsWithoutSourceRewind();
     void previousCheckpointSeeksBack();
     void recordingReplaysInjectedFault();
@@ -135,6 +142,25 @@ void TestGuiEndToEnd::flightsFailsWithoutSourceRewind() {
     QSignalSpy seeks(window.verdictPanel(), &ui::VerdictPanel::seekRequested);
     window.verdictPanel()->seekButton()->click();
     QCOMPARE(seeks.count(), 1);
+}
+
+// Dropping a scenario file on the window opens it and adds it to the recent
+// files.
+void TestGuiEndToEnd::droppedFileOpensAndIsRecent() {
+    test::ServedEngine engine;
+    QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
+    ui::MainWindow window(engine.session.get());
+    window.show();
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(flightsPath())});
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &drop);
+    QTRY_COMPARE_WITH_TIMEOUT(window.scene()->vertexItemCount(), 3, kLoadTimeoutMs);
+    QVERIFY(window.windowTitle().contains(QStringLiteral("flights.textproto")));
+    QCOMPARE(window.recentFiles().value(0), QFileInfo(flightsPath()).absoluteFilePath());
 }
 
 // Previous Checkpoint goes back to the completion of checkpoint 2, and the

@@ -18,6 +18,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QAction>
+#include <QGraphicsSceneContextMenuEvent>
 #include <QListWidget>
 #include <QMenu>
 #include <QPushButton>
@@ -38,6 +39,7 @@ using sluice::JobVertex;
 Q_DECLARE_METATYPE(sluice::scenario::Fault)
 Q_DECLARE_METATYPE(sluice::protocol::Frame)
 Q_DECLARE_METATYPE(sluice::protocol::JobGraph)
+Q_DECLARE_METATYPE(sluice::ui::FaultTarget)
 
 namespace {
 
@@ -108,6 +110,7 @@ private Q_SLOTS:
         qRegisterMetaType<sluice::scenario::Fault>();
         qRegisterMetaType<sluice::protocol::Frame>();
         qRegisterMetaType<sluice::protocol::JobGraph>();
+        qRegisterMetaType<sluice::ui::FaultTarget>();
     }
 
     void sceneBuildsItemsOfFlightsGraph();
@@ -122,6 +125,7 @@ private Q_SLOTS:
     void bundleSumsItsChannels();
     void barrierPositionsRunSenderToReceiver();
     void sceneTargetsForFaultMenus();
+    void rightClickRequestsFaultMenu();
     void faultMenuKillsTaskManagerNow();
     void faultMenuUsesChosenPhase();
     void contextMenuFailsSubtaskAtAlignment();
@@ -422,6 +426,26 @@ void TestGuiModels::sceneTargetsForFaultMenus() {
     QCOMPARE(tm.task_manager, 1);
     FaultTarget nothing = scene.targetAt(QPointF(-30, -30));
     QCOMPARE(int(nothing.kind), int(FaultTarget::Kind::kNone));
+}
+
+void TestGuiModels::rightClickRequestsFaultMenu() {
+    JobGraphScene scene;
+    scene.setJobGraph(flightsGraph());
+    QSignalSpy spy(&scene, &JobGraphScene::faultMenuRequested);
+    QGraphicsSceneContextMenuEvent on_subtask(QEvent::GraphicsSceneContextMenu);
+    on_subtask.setScenePos(scene.subtaskItem(0, 1)->boundingRect().center());
+    on_subtask.setScreenPos(QPoint(100, 200));
+    QApplication::sendEvent(&scene, &on_subtask);
+    QCOMPARE(spy.count(), 1);
+    auto target = spy.at(0).at(0).value<FaultTarget>();
+    QCOMPARE(int(target.kind), int(FaultTarget::Kind::kSubtask));
+    QCOMPARE(target.operator_id, std::string("flights"));
+    QCOMPARE(target.subtask, 1);
+    QCOMPARE(spy.at(0).at(1).toPoint(), QPoint(100, 200));
+    QGraphicsSceneContextMenuEvent on_nothing(QEvent::GraphicsSceneContextMenu);
+    on_nothing.setScenePos(QPointF(-30, -30));
+    QApplication::sendEvent(&scene, &on_nothing);
+    QCOMPARE(spy.count(), 1);
 }
 
 void TestGuiModels::faultMenuKillsTaskManagerNow() {

@@ -28,6 +28,7 @@
 #include <QtTest>
 
 #include <sstream>
+#include <thread>
 
 using namespace sluice;
 
@@ -77,6 +78,7 @@ private Q_SLOTS:
     void metricsCsvEqualsSluiceRun();
     void invalidScenarioShowsLocation();
     void lostEngineShowsMessage();
+    void otherProtocolVersionShowsMessage();
 
 private:
     // Opens a scenario, runs to checkpoint 3, kills TaskManager 0 through
@@ -321,6 +323,43 @@ void TestGuiEndToEnd::lostEngineShowsMessage() {
     QVERIFY(!window.lastError().isEmpty());
     QVERIFY(!replied);
     QVERIFY(!window.transportBar()->playPauseAction()->isEnabled());
+}
+
+// An engine that answers with another protocol version: the window says so
+// instead of using the reply.
+void TestGuiEndToEnd::otherProtocolVersionShowsMessage() {
+    zmq::context_t context;
+    zmq::socket_t fake(context, zmq::socket_type::rep);
+    fake.bind("inproc://other-version-commands");
+    std::thread server([&fake] {
+        zmq::message_t message;
+        if (!fake.recv(message)) {
+            return;
+        }
+        protocol::Request request;
+        request.ParseFromArray(message.data(), int(message.size()));
+        protocol::Reply reply;
+        reply.set_version(protocol::VERSION_CURRENT + 1);
+        reply.set_request_id(request.request_id());
+        std::string bytes = reply.SerializeAsString();
+        fake.send(zmq::buffer(bytes));
+    });
+    {
+        ui::EngineClient client;
+        QString error;
+        QVERIFY(client.connectTo(&context, "inproc://other-version-commands",
+                                 "inproc://other-version-telemetry", &error));
+        ui::EngineSession session(&client);
+        ui::MainWindow window(&session);
+        QSignalSpy lost(&session, &ui::EngineSession::connectionLost);
+        bool replied = false;
+        session.hello([&](const protocol::Reply&) { replied = true; });
+        QTRY_COMPARE_WITH_TIMEOUT(lost.count(), 1, 30000);
+        QVERIFY2(window.lastError().contains(QStringLiteral("version")),
+                 qPrintable(window.lastError()));
+        QVERIFY(!replied);
+    }
+    server.join();
 }
 
 QTEST_MAIN(TestGuiEndToEnd)

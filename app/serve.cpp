@@ -55,6 +55,10 @@ int runServe(const std::string& scenario, const std::string& command_address, bo
     options.allow_remote = allow_remote;
     options.engine = engine_options;
     options.scenario_path = scenario;
+    // Installed before the scenario loads, so an early signal stops the
+    // service as soon as it runs.
+    std::signal(SIGINT, interruptServe);
+    std::signal(SIGTERM, interruptServe);
     sluice::sim::EngineService service(context, options);
     if (std::string error = service.start(); !error.empty()) {
         std::fprintf(stderr, "sluice-run: %s\n", error.c_str());
@@ -64,8 +68,6 @@ int runServe(const std::string& scenario, const std::string& command_address, bo
                 service.commandAddress().c_str(), service.telemetryAddress().c_str());
     std::fflush(stdout);
 
-    std::signal(SIGINT, interruptServe);
-    std::signal(SIGTERM, interruptServe);
     while (!service.waitFor(std::chrono::milliseconds(100))) {
         if (g_serve_interrupted) {
             std::printf("stopped by a signal\n");

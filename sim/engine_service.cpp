@@ -140,10 +140,17 @@ int EngineService::Impl::idleWaitMs() const {
 
 void EngineService::Impl::serveRequests(int timeout_ms) {
     zmq::pollitem_t item{commands_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
+    try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
+    } catch (const zmq::error_t& error) {
+        if (error.num() != EINTR) {
+            throw;
+        }
+        return;  // a signal, such as the SIGINT that stops sluice-run --serve
+    }
     while (!shutdown_requested_) {
         zmq::message_t message;
-        if (!commands_.recv(message, zmq::recv_flags::dontwait)) {
+        if (!receiveRequest(&message)) {
             return;
         }
         protocol::Request request;
@@ -157,6 +164,17 @@ void EngineService::Impl::serveRequests(int timeout_ms) {
         }
         std::string bytes = reply.SerializeAsString();
         commands_.send(zmq::buffer(bytes), zmq::send_flags::none);
+    }
+}
+
+bool EngineService::Impl::receiveRequest(zmq::message_t* message) {
+    try {
+        return bool(commands_.recv(*message, zmq::recv_flags::dontwait));
+    } catch (const zmq::error_t& error) {
+        if (error.num() != EINTR) {
+            throw;
+        }
+        return false;
     }
 }
 

@@ -42,6 +42,8 @@ private:
                      std::string* bound);
     void loop();
     void serveRequests(int timeout_ms);
+    // Returns false when no request is waiting.
+    bool receiveRequest(zmq::message_t* message);
     int idleWaitMs() const;
     void playSlice();
     void verdictSlice();

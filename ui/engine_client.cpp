@@ -122,7 +122,14 @@ private:
                                    {dealer_.handle(), 0, ZMQ_POLLIN, 0},
                                    {sub_.handle(), 0, ZMQ_POLLIN, 0}};
         while (true) {
-            zmq::poll(items, 3, std::chrono::milliseconds(kMaxPollMs));
+            try {
+                zmq::poll(items, 3, std::chrono::milliseconds(kMaxPollMs));
+            } catch (const zmq::error_t& error) {
+                if (error.num() != EINTR) {
+                    throw;
+                }
+                continue;  // a signal interrupted the wait
+            }
             if ((items[0].revents & ZMQ_POLLIN) && !forwardRequests()) {
                 return;
             }

@@ -203,7 +203,7 @@ void TestGuiEndToEnd::previousCheckpointSeeksBack() {
 void TestGuiEndToEnd::recordingReplaysInjectedFault() {
     QTemporaryDir folder;
     QVERIFY(folder.isValid());
-    QString recording = folder.filePath(QStringLiteral("flights.sluicerec"));
+    QString recording = folder.filePath(QStringLiteral("flights.recording"));
     QString digest;
     {
         test::ServedEngine engine;

@@ -65,7 +65,7 @@ void MainWindow::openScenarioText(const QString& path, const QString& text) {
 void MainWindow::openDialog() {
     QString path = QFileDialog::getOpenFileName(
         this, tr("Open Scenario"), QFileInfo(current_path_).absolutePath(),
-        tr("Scenarios (*.textproto *.txtpb *.json);;Recordings (*);;All files (*)"));
+        tr("Scenarios (*.textproto *.txtpb *.json);;Recordings (*.recording);;All files (*)"));
     if (!path.isEmpty()) {
         openFile(path);
     }
@@ -73,7 +73,8 @@ void MainWindow::openDialog() {
 
 void MainWindow::openRecordingDialog() {
     QString path = QFileDialog::getOpenFileName(this, tr("Open Recording"),
-                                                QFileInfo(current_path_).absolutePath());
+                                                QFileInfo(current_path_).absolutePath(),
+                                                tr("Recordings (*.recording);;All files (*)"));
     if (!path.isEmpty()) {
         session_->loadRecording(path);
     }
@@ -81,7 +82,7 @@ void MainWindow::openRecordingDialog() {
 
 void MainWindow::saveRecordingDialog() {
     QString path = QFileDialog::getSaveFileName(this, tr("Save Recording"),
-                                                QFileInfo(current_path_).baseName() + ".sluicerec");
+                                                QFileInfo(current_path_).baseName() + ".recording");
     if (path.isEmpty()) {
         return;
     }

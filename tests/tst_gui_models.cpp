@@ -675,7 +675,13 @@ void TestGuiModels::verdictPanelShowsPassAndFail() {
     QCOMPARE(spy.count(), 2);
     Q_EMIT panel.violationList()->itemClicked(panel.violationList()->item(1));
     QCOMPARE(spy.count(), 2);
+    // A seek back leaves the run without a verdict: the old one stays, marked.
     panel.setVerdict(protocol::Verdict());
+    QCOMPARE(panel.verdictText(), QStringLiteral("FAIL"));
+    QVERIFY(panel.isStale());
+    panel.setVerdict(fail);
+    QVERIFY(!panel.isStale());
+    panel.clear();
     QCOMPARE(panel.verdictText(), QString());
 }
 

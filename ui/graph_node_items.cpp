@@ -126,8 +126,11 @@ void SubtaskItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, QWid
     painter->setFont(font);
     QRectF text = rect_.adjusted(5, 2, -5, -9);
     QString state = mark.isEmpty() ? QString::fromStdString(frame_.state()) : mark;
-    painter->drawText(text, Qt::AlignLeft | Qt::AlignTop,
-                      QStringLiteral("#%1  TM %2").arg(subtask_).arg(frame_.task_manager()));
+    // Before the first frame the TaskManager is not known yet.
+    QString where = has_frame_
+                        ? QStringLiteral("#%1  TM %2").arg(subtask_).arg(frame_.task_manager())
+                        : QStringLiteral("#%1").arg(subtask_);
+    painter->drawText(text, Qt::AlignLeft | Qt::AlignTop, where);
     painter->drawText(text, Qt::AlignRight | Qt::AlignTop, state);
     if (has_frame_) {
         painter->drawText(

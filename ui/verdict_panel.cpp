@@ -20,7 +20,9 @@ VerdictPanel::VerdictPanel(QWidget* parent)
       headline_(new QLabel(this)),
       explanation_(new QLabel(this)),
       seek_button_(new QPushButton(tr("Go to first violation"), this)),
-      violations_(new QListWidget(this)) {
+      violations_(new QListWidget(this)),
+      stale_(
+          new QLabel(tr("Verdict of the run's end. The run is now at an earlier event."), this)) {
     auto* layout = new QVBoxLayout(this);
     QFont font = headline_->font();
     font.setPointSizeF(font.pointSizeF() * 2);
@@ -30,7 +32,13 @@ VerdictPanel::VerdictPanel(QWidget* parent)
     headline_->setAutoFillBackground(true);
     explanation_->setWordWrap(true);
     explanation_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Violations name records, keys and transactions; wrapped, they stay readable.
+    violations_->setWordWrap(true);
+    violations_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     layout->addWidget(headline_);
+    stale_->setWordWrap(true);
+    stale_->setStyleSheet(QStringLiteral("color: #a06000;"));
+    layout->addWidget(stale_);
     layout->addWidget(explanation_);
     layout->addWidget(seek_button_);
     layout->addWidget(violations_, 1);
@@ -42,6 +50,7 @@ VerdictPanel::VerdictPanel(QWidget* parent)
 
 void VerdictPanel::clear() {
     verdict_.Clear();
+    stale_->setVisible(false);
     headline_->setText(tr("No verdict yet"));
     headline_->setStyleSheet(QStringLiteral("color: #666; padding: 6px;"));
     explanation_->setText(
@@ -53,11 +62,12 @@ void VerdictPanel::clear() {
 
 void VerdictPanel::setVerdict(const protocol::Verdict& verdict) {
     if (!verdict.available()) {
-        if (verdict_.available()) {
-            clear();
-        }
+        // After a seek back, such as to the first violation, the run has no
+        // verdict yet, but the one from its end still explains what to look at.
+        stale_->setVisible(verdict_.available());
         return;
     }
+    stale_->setVisible(false);
     if (verdict.SerializeAsString() == verdict_.SerializeAsString()) {
         return;
     }
@@ -75,10 +85,13 @@ void VerdictPanel::setVerdict(const protocol::Verdict& verdict) {
     seek_button_->setText(tr("Go to first violation (event %1)").arg(verdict.event_index()));
     violations_->clear();
     for (int i = 0; i < verdict.violations_size(); ++i) {
-        auto* item = new QListWidgetItem(QString::fromStdString(verdict.violations(i)));
+        QString text = QString::fromStdString(verdict.violations(i));
+        auto* item = new QListWidgetItem(text);
+        item->setToolTip(text);
         item->setData(kFirstViolationRole, i == 0);
         if (i == 0) {
-            item->setToolTip(tr("Click to go to event %1").arg(verdict.event_index()));
+            item->setToolTip(
+                tr("%1\nClick to go to event %2").arg(text).arg(verdict.event_index()));
         }
         violations_->addItem(item);
     }
@@ -98,6 +111,10 @@ void VerdictPanel::setRunOver(bool over) {
                   "expect block or faults; the verdict appears here once the check is done.")
              : tr("The checker compares the committed output with a failure-free run once the "
                   "run is over."));
+}
+
+bool VerdictPanel::isStale() const {
+    return !stale_->isHidden();
 }
 
 QString VerdictPanel::verdictText() const {

@@ -21,7 +21,10 @@ class VerdictPanel : public QWidget {
 public:
     explicit VerdictPanel(QWidget* parent = nullptr);
 
+    // Shows `verdict`. One that is not available keeps the previous verdict
+    // on show, marked as the verdict of the run's end; clear() removes it.
     void setVerdict(const protocol::Verdict& verdict);
+    bool isStale() const;
     // Sets whether the run is over, so the panel can explain why no verdict
     // shows yet.
     void setRunOver(bool over);
@@ -42,6 +45,7 @@ private:
     QLabel* explanation_;
     QPushButton* seek_button_;
     QListWidget* violations_;
+    QLabel* stale_;
     protocol::Verdict verdict_;
 };
 

@@ -557,15 +557,13 @@ void printFaults(const Engine& engine) {
 // Runs the reference and prints the verdict; returns nullopt when the
 // reference run could not be built.
 std::optional<sluice::sim::Verdict> printVerdict(const Engine& engine) {
-    auto built = sluice::sim::referenceEngineFor(engine);
-    if (auto* error = std::get_if<sluice::sim::ScenarioError>(&built)) {
+    auto checked = sluice::sim::checkAgainstReference(engine);
+    if (auto* error = std::get_if<sluice::sim::ScenarioError>(&checked)) {
         std::fprintf(stderr, "sluice-run: the reference run failed to start: %s\n",
                      error->format().c_str());
         return std::nullopt;
     }
-    Engine& reference = *std::get<std::unique_ptr<Engine>>(built);
-    reference.run();
-    sluice::sim::Verdict verdict = sluice::sim::checkRun(engine, reference);
+    const sluice::sim::Verdict& verdict = std::get<sluice::sim::Verdict>(checked);
     const std::string& guarantee =
         sluice::scenario::Guarantee_Name(engine.scenario().proto.expect().guarantee());
     std::printf("verdict (%s): %s\n", guarantee.c_str(), verdict.summary().c_str());
@@ -700,10 +698,13 @@ void printReplayHeader(const Options& options, const sluice::sim::Recording& rec
     for (const auto& fault : recording.faults) {
         injected += fault.injected() ? 1 : 0;
     }
-    std::printf("replay of %s: scenario %s (seed %llu, until %llu ms), recorded by sluice %s\n",
+    const std::string until = header.until_ms() >= sluice::sim::kBoundedJobLimitMs
+                                  ? "until the job ends"
+                                  : "until " + std::to_string(header.until_ms()) + " ms";
+    std::printf("replay of %s: scenario %s (seed %llu, %s), recorded by sluice %s\n",
                 options.replay.c_str(), header.scenario_path().c_str(),
-                static_cast<unsigned long long>(header.seed()),
-                static_cast<unsigned long long>(header.until_ms()), header.build_version().c_str());
+                static_cast<unsigned long long>(header.seed()), until.c_str(),
+                header.build_version().c_str());
     if (header.build_version() != sluice::sim::buildVersion()) {
         std::printf(
             "note: this is sluice %s; a change of the simulation in between can change "
@@ -1255,6 +1256,9 @@ int runSweep(const Options& options, const char* argv0) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Line-buffered output keeps standard output and error in order when
+    // both go to one file, such as a sweep's seed-N.log.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     Options options;
     if (auto status = parseArguments(argc, argv, &options)) {
         return *status;

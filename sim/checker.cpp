@@ -847,7 +847,9 @@ std::string Verdict::summary() const {
     text += "): " + violations.front().explanation;
     size_t more = violations.size() - 1 + omitted_violations;
     if (more > 0) {
-        text += " (" + std::to_string(more) + " more violations)";
+        // The counts above are of records; violations group them by kind,
+        // sink and key.
+        text += " (" + std::to_string(more) + " more violations, one per kind, sink and key)";
     }
     return text;
 }

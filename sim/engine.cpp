@@ -381,6 +381,7 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
         Nanos(failover.heartbeat_timeout_ms() > 0 ? failover.heartbeat_timeout_ms() : 5000) *
         kNanosPerMilli;
     jm_config.restart_strategy = restartStrategyOf(failover.restart_strategy());
+    jm_config.region_failover = failover.strategy() == scenario::REGION;
     jm_config.protocol_listener = [this](const ProtocolEvent& event) { onProtocolEvent(event); };
     job_manager_ = std::make_unique<JobManager>(*sim_, *job_graph_, jm_config);
     job_manager_->checkpointCallbacks().on_completed =
@@ -431,7 +432,7 @@ std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
             unbounded = unbounded || (op.has_generator() && op.generator().record_count() == 0);
         }
         // Bounded jobs run until they finish; the limit only stops runaway runs.
-        until_ms = unbounded ? 60'000 : int64_t(365) * 24 * 3600 * 1000;
+        until_ms = unbounded ? 60'000 : kBoundedJobLimitMs;
     }
     until_ns_ = Nanos(until_ms) * kNanosPerMilli;
     log::info("engine", "run.started",

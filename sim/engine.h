@@ -20,6 +20,10 @@
 
 namespace sluice::sim {
 
+// Time limit of a bounded job whose scenario sets none: one year of
+// simulated time, which only stops runaway runs.
+constexpr int64_t kBoundedJobLimitMs = int64_t(365) * 24 * 3600 * 1000;
+
 struct EngineOptions {
     // Overrides the scenario's seed.
     std::optional<uint64_t> seed;
@@ -224,6 +228,7 @@ private:
     bool phaseMatches(const scenario::PhaseTrigger& trigger, const ProtocolEvent& event) const;
     void fire(PendingFault& pending);
     std::string applyFault(scenario::Fault& fault);
+    std::string rewindToCheckpoint(scenario::RewindToCheckpoint& spec);
     Nanos filterControlMessage(int from, int to, const control::Envelope& message);
     std::vector<StreamTask*> liveTasksOf(const std::string& operator_id, int subtask);
     std::string checkFault(const scenario::Fault& fault) const;

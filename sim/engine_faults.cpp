@@ -582,9 +582,39 @@ std::string Engine::applyFault(scenario::Fault& fault) {
                    " writes of '" + spec.sink() + "'; the error surfaces after " +
                    std::to_string(spec.surface_after_ms()) + " ms";
         }
+        case scenario::Fault::kRewindToCheckpoint:
+            return rewindToCheckpoint(*fault.mutable_rewind_to_checkpoint());
         default:
             return "unsupported fault";
     }
+}
+
+std::string Engine::rewindToCheckpoint(scenario::RewindToCheckpoint& spec) {
+    if (spec.restart_after_ms() == 0) {
+        spec.set_restart_after_ms(1000);
+    }
+    const auto id = int64_t(spec.checkpoint_id());
+    const std::string what = "stop the job and restore checkpoint " + std::to_string(id);
+    if (std::find(retained_.begin(), retained_.end(), id) == retained_.end()) {
+        std::string retained;
+        for (int64_t r : retained_) {
+            retained += (retained.empty() ? "" : ", ") + std::to_string(r);
+        }
+        return what + " (not done: it is not retained; retained: " +
+               (retained.empty() ? "none" : retained) +
+               "; raise checkpointing.retained or pick a retained checkpoint)";
+    }
+    // The later checkpoints belong to the stopped run; the new run takes
+    // their ids again.
+    while (!retained_.empty() && retained_.back() > id) {
+        int64_t later = retained_.back();
+        retained_.pop_back();
+        registry_->releaseCheckpoint(later);
+        storage_->discardCheckpoint(later);
+    }
+    completed_metadata_.erase(completed_metadata_.upper_bound(id), completed_metadata_.end());
+    job_manager_->rewind(id, ms(spec.restart_after_ms()), what);
+    return what + " (the job runs again after " + std::to_string(spec.restart_after_ms()) + " ms)";
 }
 
 Nanos Engine::filterControlMessage(int from, int to, const control::Envelope& message) {

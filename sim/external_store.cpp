@@ -165,6 +165,17 @@ bool ExternalStore::commit(int64_t id, Nanos now) {
     return true;
 }
 
+int64_t ExternalStore::highestCommittedCheckpoint(int sink, int subtask) const {
+    int64_t highest = 0;
+    for (const auto& [id, transaction] : transactions_) {
+        if (transaction.sink == sink && transaction.subtask == subtask &&
+            transaction.state == TransactionState::kCommitted) {
+            highest = std::max(highest, transaction.checkpoint_id);
+        }
+    }
+    return highest;
+}
+
 TransactionState ExternalStore::state(int64_t id, Nanos now) {
     Transaction& transaction = transactions_.at(id);
     expireIfDue(transaction, now);

@@ -100,6 +100,9 @@ public:
     // Returns false if the transaction was aborted or expired.
     bool commit(int64_t transaction, Nanos now);
     void abort(int64_t transaction, const std::string& reason);
+    // Highest checkpoint id of a committed transaction of (sink, subtask),
+    // or 0.
+    int64_t highestCommittedCheckpoint(int sink, int subtask) const;
     // The state at `now`, after aborting the transaction if it expired.
     TransactionState state(int64_t transaction, Nanos now);
 

@@ -151,6 +151,18 @@ std::optional<FaultProblem> checkFault(const scenario::Scenario& s, const scenar
                 return problem;
             }
             break;
+        case scenario::Fault::kRewindToCheckpoint:
+            if (fault.rewind_to_checkpoint().checkpoint_id() == 0) {
+                return FaultProblem{"rewind_to_checkpoint.checkpoint_id",
+                                    "checkpoint_id is missing; name a retained checkpoint, such as "
+                                    "checkpoint_id: 6."};
+            }
+            if (s.checkpointing().interval_ms() == 0) {
+                return FaultProblem{"rewind_to_checkpoint",
+                                    "checkpointing is off, so there is no checkpoint to restore; "
+                                    "set checkpointing.interval_ms."};
+            }
+            break;
         case scenario::Fault::KIND_NOT_SET:
             return FaultProblem{"",
                                 "the fault has no kind; add one such as kill_task_manager "

@@ -19,6 +19,16 @@ std::variant<std::unique_ptr<Engine>, ScenarioError> referenceEngineFor(const En
     return Engine::fromScenario(std::move(reference), options);
 }
 
+std::variant<Verdict, ScenarioError> checkAgainstReference(const Engine& run) {
+    auto built = referenceEngineFor(run);
+    if (auto* error = std::get_if<ScenarioError>(&built)) {
+        return *error;
+    }
+    Engine& reference = *std::get<std::unique_ptr<Engine>>(built);
+    reference.run();
+    return checkRun(run, reference);
+}
+
 bool wantsVerdict(const scenario::Scenario& scenario) {
     return scenario.has_expect() || scenario.faults().fault_size() > 0 ||
            scenario.faults().swarm().kinds_size() > 0;

@@ -20,4 +20,8 @@ bool wantsVerdict(const scenario::Scenario& scenario);
 // Checks a finished (or stopped) run against its finished reference run.
 Verdict checkRun(const Engine& run, const Engine& reference);
 
+// Builds and runs the reference of `run`, then checks `run` against it.
+// Returns the error instead when the reference cannot be built.
+std::variant<Verdict, ScenarioError> checkAgainstReference(const Engine& run);
+
 }  // namespace sluice::sim

@@ -116,6 +116,10 @@ public:
         // still pending, such as the replacement for an aborted checkpoint.
         while (!pending_.empty() && pending_.begin()->first <= checkpoint_id) {
             int64_t transaction = pending_.begin()->second;
+            if (skipAsCommitted(pending_.begin()->first, transaction)) {
+                pending_.erase(pending_.begin());
+                continue;
+            }
             if (!store_->commit(transaction, now())) {
                 log::warning("sink", "transaction.commit_failed",
                              {{"transaction", std::to_string(transaction)},
@@ -176,6 +180,22 @@ public:
     }
 
 private:
+    // The deliberate bug dedup_commits_by_checkpoint_id: a checkpoint id at
+    // or below the highest committed one counts as committed already, so
+    // its transaction is aborted instead of committed.
+    bool skipAsCommitted(int64_t checkpoint_id, int64_t transaction) {
+        if (!bugs_.dedup_commits_by_checkpoint_id() ||
+            store_->highestCommittedCheckpoint(sink_index_, subtask_) < checkpoint_id) {
+            return false;
+        }
+        store_->abort(transaction, "skipped: checkpoint " + std::to_string(checkpoint_id) +
+                                       " counts as committed already");
+        log::warning("sink", "transaction.skipped",
+                     {{"transaction", std::to_string(transaction)},
+                      {"checkpoint", std::to_string(checkpoint_id)}});
+        return true;
+    }
+
     Nanos now() const { return clock_->currentProcessingTimeMs() * kNanosPerMilli; }
     int64_t begin(int64_t epoch) {
         return store_->beginTransaction(sink_index_, subtask_, attempt_, epoch, now(),

@@ -33,17 +33,14 @@ namespace scenario = sluice::scenario;
 
 namespace {
 
+using sluice::test::loadScenario;
 using sluice::test::makeEngine;
-
-LoadedScenario load(const std::string& relative) {
-    return sluice::test::loadScenario(relative);
-}
 
 // aligned-vs-unaligned with 4 KiB buffers: the aggregate is backpressured,
 // and the barriers of its two input channels arrive hundreds of
 // milliseconds apart, yet aligned checkpoints complete.
 LoadedScenario skewedJob(scenario::CheckpointingMode mode) {
-    LoadedScenario s = load("scenarios/aligned-vs-unaligned.textproto");
+    LoadedScenario s = loadScenario("scenarios/aligned-vs-unaligned.textproto");
     s.proto.mutable_network()->set_buffer_size_bytes(4096);
     auto* c = s.proto.mutable_checkpointing();
     c->set_mode(mode);
@@ -277,7 +274,7 @@ void TstAlignment::newerBarrierCancels() {
 }
 
 void TstAlignment::unalignedPersistsOvertaken() {
-    LoadedScenario s = load("scenarios/backpressure.textproto");
+    LoadedScenario s = loadScenario("scenarios/backpressure.textproto");
     auto* c = s.proto.mutable_checkpointing();
     c->set_mode(scenario::UNALIGNED);
     c->set_interval_ms(1000);

@@ -83,11 +83,8 @@ LoadedScenario parse(const std::string& text) {
     return std::get<LoadedScenario>(parsed);
 }
 
+using sluice::test::loadScenario;
 using sluice::test::makeEngine;
-
-LoadedScenario load(const std::string& relative) {
-    return sluice::test::loadScenario(relative);
-}
 
 std::vector<CheckpointStats> checkpointsOnly(const Engine& engine) {
     std::vector<CheckpointStats> out;
@@ -213,6 +210,7 @@ private Q_SLOTS:
     void intervalAndMaxConcurrent();
     void minPause();
     void timeoutExpires();
+    void tolerableFailuresFailOver();
     void tolerableFailuresFailJob();
     void retentionAndSavepoints();
     void temporaryFolderRemoved();
@@ -279,7 +277,7 @@ void TstCheckpoints::timeoutExpires() {
     // longer than its 20 s timeout.
     EngineOptions options;
     options.until_ms = 26000;
-    auto engine = makeEngine(load("scenarios/aligned-vs-unaligned.textproto"), options);
+    auto engine = makeEngine(loadScenario("scenarios/aligned-vs-unaligned.textproto"), options);
     QVERIFY(engine);
     engine->run();
     auto history = checkpointsOnly(*engine);
@@ -292,9 +290,36 @@ void TstCheckpoints::timeoutExpires() {
     QCOMPARE(engine->runState(), RunState::kTimeLimit);
 }
 
-void TstCheckpoints::tolerableFailuresFailJob() {
-    auto s = load("scenarios/aligned-vs-unaligned.textproto");
+// Exceeding the tolerable checkpoint failures fails the job over through
+// its restart strategy, as in Flink.
+void TstCheckpoints::tolerableFailuresFailOver() {
+    auto s = loadScenario("scenarios/aligned-vs-unaligned.textproto");
     s.proto.mutable_checkpointing()->set_tolerable_failures(0);
+    auto* fixed = s.proto.mutable_failover()->mutable_restart_strategy()->mutable_fixed_delay();
+    fixed->set_attempts(5);
+    fixed->set_delay_ms(1000);
+    EngineOptions options;
+    options.until_ms = 40000;
+    auto engine = makeEngine(s, options);
+    QVERIFY(engine);
+    // The first expiry (at 25 s) already exceeds a threshold of 0.
+    engine->runUntilTime(25500 * kNanosPerMilli);
+    QCOMPARE(engine->numRestarts(), 0);
+    QCOMPARE(engine->jobStatus(), sluice::JobStatus::kRestarting);
+    QVERIFY2(QString::fromStdString(engine->failureCause()).contains("tolerable failure threshold"),
+             engine->failureCause().c_str());
+    engine->run();
+    QVERIFY(engine->numRestarts() >= 1);
+    const CheckpointStats first = checkpointsOnly(*engine).front();
+    QCOMPARE(first.status, CheckpointStatus::kFailed);
+    QCOMPARE(engine->recoveries().front().first, first.end_time_ns);
+}
+
+// Without restarts left, the same failure fails the job with the root cause.
+void TstCheckpoints::tolerableFailuresFailJob() {
+    auto s = loadScenario("scenarios/aligned-vs-unaligned.textproto");
+    s.proto.mutable_checkpointing()->set_tolerable_failures(0);
+    s.proto.mutable_failover()->mutable_restart_strategy()->mutable_none();
     EngineOptions options;
     options.until_ms = 40000;
     auto engine = makeEngine(s, options);
@@ -302,16 +327,17 @@ void TstCheckpoints::tolerableFailuresFailJob() {
     engine->run();
     QCOMPARE(engine->runState(), RunState::kFailed);
     QCOMPARE(engine->jobStatus(), sluice::JobStatus::kFailed);
-    QVERIFY2(QString::fromStdString(engine->failureCause()).contains("tolerable failure threshold"),
-             engine->failureCause().c_str());
-    // The first expiry (at 25 s) already exceeds a threshold of 0.
+    const QString cause = QString::fromStdString(engine->failureCause());
+    QVERIFY2(cause.startsWith("Recovery is suppressed by"), qPrintable(cause));
+    QVERIFY2(cause.contains("Exceeded checkpoint tolerable failure threshold (0)"),
+             qPrintable(cause));
     QVERIFY(engine->now() < 26000 * kNanosPerMilli);
 }
 
 void TstCheckpoints::retentionAndSavepoints() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    auto s = load("scenarios/flights.textproto");
+    auto s = loadScenario("scenarios/flights.textproto");
     s.proto.clear_faults();  // the failover would leave too few checkpoints by 6200 ms
     s.proto.mutable_checkpointing()->set_retained(2);
     s.proto.mutable_checkpointing()->add_savepoint_at_ms(2500);
@@ -395,7 +421,7 @@ void TstCheckpoints::retentionAndSavepoints() {
 void TstCheckpoints::temporaryFolderRemoved() {
     EngineOptions options;
     options.until_ms = 2500;
-    auto engine = makeEngine(load("scenarios/flights.textproto"), options);
+    auto engine = makeEngine(loadScenario("scenarios/flights.textproto"), options);
     QVERIFY(engine);
     engine->run();
     const fs::path root = engine->checkpointDir();
@@ -461,7 +487,7 @@ job {
 }
 
 void TstCheckpoints::twoPhaseCommitVisibility() {
-    auto s = load("scenarios/flights.textproto");
+    auto s = loadScenario("scenarios/flights.textproto");
     s.proto.clear_faults();  // a failover aborts transactions, and this test wants none
     auto engine = makeEngine(s);
     QVERIFY(engine);
@@ -580,7 +606,7 @@ job {
 void TstCheckpoints::expiredTransactionStaysInvisible() {
     // Transactions time out after 300 ms but epochs last 1 s: every
     // transaction that received a record expires before its pre-commit.
-    auto s = load("scenarios/flights.textproto");
+    auto s = loadScenario("scenarios/flights.textproto");
     for (auto& op : *s.proto.mutable_job()->mutable_operators()) {
         if (op.has_sink()) {
             op.mutable_sink()->set_transaction_timeout_ms(300);
@@ -609,7 +635,7 @@ void TstCheckpoints::expiredTransactionStaysInvisible() {
 }
 
 void TstCheckpoints::commitOnPreCommitDetected() {
-    auto s = load("scenarios/flights.textproto");
+    auto s = loadScenario("scenarios/flights.textproto");
     s.proto.mutable_bugs()->set_commit_on_pre_commit(true);
     auto engine = makeEngine(s);
     QVERIFY(engine);
@@ -620,7 +646,7 @@ void TstCheckpoints::commitOnPreCommitDetected() {
 void TstCheckpoints::csvExport() {
     EngineOptions options;
     options.until_ms = 4500;
-    auto engine = makeEngine(load("scenarios/flights.textproto"), options);
+    auto engine = makeEngine(loadScenario("scenarios/flights.textproto"), options);
     QVERIFY(engine);
     engine->run();
     const auto history = engine->checkpointHistory();
@@ -668,7 +694,7 @@ void TstCheckpoints::csvExport() {
 }
 
 void TstCheckpoints::jsonExport() {
-    auto s = load("scenarios/flights.textproto");
+    auto s = loadScenario("scenarios/flights.textproto");
     s.proto.mutable_checkpointing()->add_savepoint_at_ms(1500);
     EngineOptions options;
     options.until_ms = 4500;
@@ -871,7 +897,8 @@ void TstCheckpoints::restoreIsExactlyOnce() {
     // Windows open at the checkpoint fire after the restore only if their
     // event-time timers were part of the checkpoint.
     int64_t persisted = 0;
-    std::string mismatch = restoreMismatchAt(load("scenarios/flights.textproto"), 5300, &persisted);
+    std::string mismatch =
+        restoreMismatchAt(loadScenario("scenarios/flights.textproto"), 5300, &persisted);
     QVERIFY2(mismatch.empty(), mismatch.c_str());
 }
 
@@ -921,13 +948,13 @@ void TstCheckpoints::restoreWithOtherMaxParallelismFails() {
     EngineOptions first_options;
     first_options.checkpoint_dir = dir.path().toStdString() + "/cp";
     first_options.until_ms = 2500;
-    auto first = makeEngine(load("scenarios/flights.textproto"), first_options);
+    auto first = makeEngine(loadScenario("scenarios/flights.textproto"), first_options);
     QVERIFY(first);
     first->run();
     QVERIFY(!first->retainedCheckpoints().empty());
     const int64_t n = first->retainedCheckpoints().back();
 
-    auto s = load("scenarios/flights.textproto");
+    auto s = loadScenario("scenarios/flights.textproto");
     s.proto.mutable_job()->set_max_parallelism(64);  // the checkpoint has 128
     EngineOptions second_options;
     second_options.restore_path = first->checkpointDir() / ("chk-" + std::to_string(n));

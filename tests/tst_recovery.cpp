@@ -296,10 +296,9 @@ private Q_SLOTS:
         auto engine = sluice::test::makeEngine(s);
         QVERIFY(engine);
         engine->run();
-        auto built = sluice::sim::referenceEngineFor(*engine);
-        Engine& reference = *std::get<std::unique_ptr<Engine>>(built);
-        reference.run();
-        auto verdict = sluice::sim::checkRun(*engine, reference);
+        auto checked = sluice::sim::checkAgainstReference(*engine);
+        QVERIFY(std::holds_alternative<sluice::sim::Verdict>(checked));
+        const auto& verdict = std::get<sluice::sim::Verdict>(checked);
         QVERIFY(!verdict.pass);
         QVERIFY2(verdict.count(sluice::sim::ViolationKind::kDuplicate) > 0 ||
                      verdict.count(sluice::sim::ViolationKind::kValueMismatch) > 0,

@@ -33,7 +33,8 @@ bool CheckpointCoordinator::sourcesRunning() const {
     return false;
 }
 
-void CheckpointCoordinator::suspend(const std::string& cause) {
+void CheckpointCoordinator::suspend(const std::string& cause,
+                                    const std::set<std::pair<int, int>>* restarting) {
     suspended_ = true;
     ++generation_;
     std::vector<int64_t> ids;
@@ -43,7 +44,20 @@ void CheckpointCoordinator::suspend(const std::string& cause) {
     for (int64_t id : ids) {
         abort(id, cause, false);
     }
-    end_of_data_.clear();
+    if (restarting == nullptr) {
+        end_of_data_.clear();
+        return;
+    }
+    for (const auto& task : *restarting) {
+        end_of_data_.erase(task);
+    }
+}
+
+void CheckpointCoordinator::rewindTo(int64_t id) {
+    next_id_ = id + 1;
+    latest_completed_ = id;
+    consecutive_failures_ = 0;
+    history_.erase(history_.upper_bound(id), history_.end());
 }
 
 void CheckpointCoordinator::resume() {
@@ -58,7 +72,7 @@ void CheckpointCoordinator::resume() {
 }
 
 void CheckpointCoordinator::onTimer(uint32_t kind, uint64_t arg) {
-    if (stopped_ || failed_job_) {
+    if (stopped_) {
         return;
     }
     switch (kind) {
@@ -83,7 +97,7 @@ void CheckpointCoordinator::onTimer(uint32_t kind, uint64_t arg) {
 }
 
 int64_t CheckpointCoordinator::trigger(bool savepoint) {
-    if (stopped_ || suspended_ || failed_job_ || !sourcesRunning()) {
+    if (stopped_ || suspended_ || !sourcesRunning()) {
         return -1;
     }
     if (int(pending_.size()) >= config_.max_concurrent && !savepoint) {
@@ -278,8 +292,10 @@ void CheckpointCoordinator::abort(int64_t id, const std::string& cause, bool cou
     if (!counts || cause.rfind("Checkpoint was subsumed", 0) == 0) {
         return;  // not a failure of the job's checkpointing
     }
-    if (++consecutive_failures_ > config_.tolerable_failures && !failed_job_) {
-        failed_job_ = true;
+    if (++consecutive_failures_ > config_.tolerable_failures) {
+        // As Flink's CheckpointFailureManager does, the count starts over
+        // and the job fails over through its restart strategy.
+        consecutive_failures_ = 0;
         callbacks_.fail_job("Exceeded checkpoint tolerable failure threshold (" +
                             std::to_string(config_.tolerable_failures) +
                             "). The latest checkpoint " + std::to_string(id) + " failed: " + cause);

@@ -34,7 +34,7 @@ public:
         std::function<void(int vertex, int subtask, const control::Envelope&)> send_to_task;
         // Whether a subtask is running, so finished tasks are not waited for.
         std::function<bool(int vertex, int subtask)> is_running;
-        // The job must fail because of too many failed checkpoints.
+        // Too many checkpoints failed in a row: the job must fail over.
         std::function<void(const std::string& cause)> fail_job;
         // A checkpoint changed status (triggered, completed, failed).
         std::function<void(const CheckpointStats&)> on_status;
@@ -55,12 +55,18 @@ public:
     // Continues numbering after `id`, as Flink does after a restore, so new
     // checkpoints never reuse the names of older ones.
     void continueAfter(int64_t id) { next_id_ = std::max(next_id_, id + 1); }
+    // A new run of the job restores checkpoint `id`: ids continue from id + 1
+    // as in Flink, and later checkpoints leave the history.
+    void rewindTo(int64_t id);
     // Stops triggering; pending checkpoints are left as they are.
     void stop() { stopped_ = true; }
     // Failover: aborts every pending checkpoint with `cause` and stops
     // triggering until resume(). Such aborts do not count as failed
     // checkpoints for the tolerable-failure threshold.
-    void suspend(const std::string& cause);
+    // A region failover passes the restarting subtasks: only they forget
+    // that they reached the end of their input.
+    void suspend(const std::string& cause,
+                 const std::set<std::pair<int, int>>* restarting = nullptr);
     // The restarted job runs: periodic triggering starts again.
     void resume();
 
@@ -116,7 +122,6 @@ private:
     bool suspended_ = false;
     // Identifies the live periodic timer chain; older chains stop.
     uint64_t generation_ = 0;
-    bool failed_job_ = false;
 };
 
 }  // namespace sluice

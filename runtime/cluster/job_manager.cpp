@@ -25,7 +25,13 @@ const char* jobStatusName(JobStatus status) {
 }
 
 namespace {
-enum JobManagerTimer : uint32_t { kHeartbeatCheck = 1, kRestart };
+enum JobManagerTimer : uint32_t { kHeartbeatCheck = 1, kRestart, kRestartRegions };
+
+// Milestones of a task, as bits, each counted once in deployed_, running_
+// and finished_.
+constexpr uint8_t kDeployedBit = 1;
+constexpr uint8_t kRunningBit = 2;
+constexpr uint8_t kFinishedBit = 4;
 
 bool parseExecutionState(const std::string& name, ExecutionState* state) {
     for (int i = 0; i <= int(ExecutionState::kFailed); ++i) {
@@ -50,6 +56,7 @@ JobManager::JobManager(Environment& env, const JobGraph& job, JobManagerConfig c
     for (const JobVertex& vertex : job_.vertices()) {
         total_tasks_ += vertex.parallelism;
     }
+    computeRegions();
 }
 
 void JobManager::start() {
@@ -91,8 +98,9 @@ void JobManager::onControlMessage(const control::Envelope& message) {
                 log::warning(
                     "jobmanager", "taskmanager.replaced",
                     {{"task_manager", std::to_string(tm)}, {"instance", std::to_string(instance)}});
-                failover("TaskManager " + std::to_string(tm) +
-                         " was replaced by a new process; the tasks of the old one are lost.");
+                failTasks(tasksOn(tm),
+                          "TaskManager " + std::to_string(tm) +
+                              " was replaced by a new process; the tasks of the old one are lost.");
             }
             last_heartbeat_.at(size_t(tm)) = env_.now();
             log::info("jobmanager", "taskmanager.registered",
@@ -104,7 +112,7 @@ void JobManager::onControlMessage(const control::Envelope& message) {
             if (status_ == JobStatus::kCreated && allTaskManagersAvailable()) {
                 deploy();
             } else if (waiting_for_resources_ && allTaskManagersAvailable()) {
-                redeploy();
+                restartWhenResourcesReturn();
             }
             break;
         }
@@ -152,16 +160,18 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
         log::error("jobmanager", "task.state_unknown", {{"state", update.state()}});
         return;
     }
-    if (update.attempt() != attempt_) {
+    const TaskKey key{update.vertex(), update.subtask()};
+    auto attempt = task_attempt_.find(key);
+    if (attempt == task_attempt_.end() || update.attempt() != attempt->second) {
         return;  // a task of an earlier attempt, canceled by a failover
     }
-    task_states_[{update.vertex(), update.subtask()}] = state;
+    task_states_[key] = state;
     if (task_listener_) {
         task_listener_(update.vertex(), update.subtask(), state, update.cause());
     }
     switch (state) {
         case ExecutionState::kDeploying:
-            if (++deployed_ == total_tasks_) {
+            if (markProgress(key, kDeployedBit) && ++deployed_ == total_tasks_) {
                 control::Envelope start;
                 start.mutable_start_tasks()->set_attempt(attempt_);
                 for (int tm = 0; tm < config_.task_managers; ++tm) {
@@ -170,7 +180,8 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
             }
             break;
         case ExecutionState::kRunning:
-            if (++running_ == total_tasks_) {
+            if (markProgress(key, kRunningBit) && ++running_ == total_tasks_) {
+                restarting_tasks_.clear();
                 if (recovering_since_ns_ >= 0) {
                     recovery_durations_.push_back(env_.now() - recovering_since_ns_);
                     recoveries_.back().second = env_.now();
@@ -191,7 +202,7 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
             if (coordinator_) {
                 coordinator_->onTaskFinished(update.vertex(), update.subtask());
             }
-            if (++finished_ == total_tasks_) {
+            if (markProgress(key, kFinishedBit) && ++finished_ == total_tasks_) {
                 if (coordinator_) {
                     coordinator_->stop();
                 }
@@ -202,7 +213,7 @@ void JobManager::onTaskState(const control::TaskExecutionState& update) {
             const JobVertex& vertex = job_.vertex(update.vertex());
             std::string task = vertex.name + " (" + std::to_string(update.subtask() + 1) + "/" +
                                std::to_string(vertex.parallelism) + ")";
-            failover("task " + task + " failed: " + update.cause());
+            failTasks({key}, "task " + task + " failed: " + update.cause());
             break;
         }
         default:
@@ -222,12 +233,7 @@ void JobManager::startCheckpointing() {
         return it != task_states_.end() && it->second == ExecutionState::kRunning;
     };
     callbacks.protocol_listener = config_.protocol_listener;
-    callbacks.fail_job = [this](const std::string& cause) {
-        if (coordinator_) {
-            coordinator_->stop();
-        }
-        setStatus(JobStatus::kFailed, cause);
-    };
+    callbacks.fail_job = [this](const std::string& cause) { failover(cause); };
     coordinator_ = std::make_unique<CheckpointCoordinator>(env_, job_, config_.checkpointing,
                                                            std::move(callbacks));
     coordinator_->continueAfter(config_.restored_checkpoint_id);
@@ -245,22 +251,31 @@ void JobManager::deploy() {
         }
     }
     setStatus(JobStatus::kRunning);
-    int64_t restore_id = config_.restored_checkpoint_id;
-    if (coordinator_ && coordinator_->latestCompletedId() > 0) {
-        restore_id = coordinator_->latestCompletedId();
-    }
+    const int64_t restore_id = restoreCheckpointId();
     for (const JobVertex& vertex : job_.vertices()) {
         for (int subtask = 0; subtask < vertex.parallelism; ++subtask) {
-            control::Envelope message;
-            auto* deploy = message.mutable_deploy_task();
-            deploy->set_vertex(vertex.id);
-            deploy->set_subtask(subtask);
-            deploy->set_slot(subtask % config_.slots_per_task_manager);
-            deploy->set_attempt(attempt_);
-            deploy->set_restore_checkpoint_id(restore_id);
-            send(taskManagerOf(vertex.id, subtask), message);
+            sendDeploy(vertex.id, subtask, restore_id);
         }
     }
+}
+
+int64_t JobManager::restoreCheckpointId() const {
+    if (coordinator_ && coordinator_->latestCompletedId() > 0) {
+        return coordinator_->latestCompletedId();
+    }
+    return config_.restored_checkpoint_id;
+}
+
+void JobManager::sendDeploy(int vertex, int subtask, int64_t restore_id) {
+    task_attempt_[{vertex, subtask}] = attempt_;
+    control::Envelope message;
+    auto* deploy = message.mutable_deploy_task();
+    deploy->set_vertex(vertex);
+    deploy->set_subtask(subtask);
+    deploy->set_slot(subtask % config_.slots_per_task_manager);
+    deploy->set_attempt(attempt_);
+    deploy->set_restore_checkpoint_id(restore_id);
+    send(taskManagerOf(vertex, subtask), message);
 }
 
 bool JobManager::allTaskManagersAvailable() const {
@@ -283,18 +298,12 @@ void JobManager::failover(const std::string& cause) {
     last_failure_ns_ = env_.now();
     recovering_since_ns_ = env_.now();
     recoveries_.emplace_back(env_.now(), -1);
+    restarting_tasks_.clear();
     restart_strategy_.notifyFailure(env_.now());
     if (coordinator_) {
         coordinator_->suspend("Checkpoint was aborted because of a job failover: " + cause);
     }
-    for (int tm = 0; tm < config_.task_managers; ++tm) {
-        if (registered_[size_t(tm)] && !lost_[size_t(tm)]) {
-            control::Envelope cancel;
-            cancel.mutable_cancel_job_tasks()->set_attempt(attempt_ + 1);
-            cancel.mutable_cancel_job_tasks()->set_cause(cause);
-            send(tm, cancel);
-        }
-    }
+    cancelAllTasks(cause);
     if (!restart_strategy_.canRestart()) {
         if (coordinator_) {
             coordinator_->stop();
@@ -320,6 +329,19 @@ void JobManager::onTimer(uint32_t kind, uint64_t arg) {
             }
             checkHeartbeats();
             env_.schedule(env_.now() + config_.heartbeat_interval_ns, this, kHeartbeatCheck, 0);
+            break;
+        case kRestartRegions:
+            if (arg != region_generation_ || restarting_tasks_.empty() ||
+                status_ != JobStatus::kRunning) {
+                return;
+            }
+            if (allTaskManagersAvailable()) {
+                redeployRegions();
+            } else {
+                waiting_for_resources_ = true;
+                log::info("jobmanager", "region.waiting_for_resources",
+                          {{"attempt", std::to_string(attempt_ + 1)}});
+            }
             break;
         case kRestart:
             if (status_ != JobStatus::kRestarting || int64_t(arg) != attempt_ + 1) {
@@ -349,7 +371,7 @@ void JobManager::checkHeartbeats() {
         lost_[size_t(tm)] = true;
         registered_[size_t(tm)] = false;
         log::warning("jobmanager", "taskmanager.lost", {{"task_manager", std::to_string(tm)}});
-        failover("Heartbeat of TaskManager " + std::to_string(tm) + " timed out.");
+        failTasks(tasksOn(tm), "Heartbeat of TaskManager " + std::to_string(tm) + " timed out.");
     }
 }
 
@@ -361,6 +383,7 @@ void JobManager::redeploy() {
     running_ = 0;
     finished_ = 0;
     task_states_.clear();
+    progress_.clear();
     deploy();
 }
 
@@ -380,6 +403,212 @@ void JobManager::setStatus(JobStatus status, const std::string& cause) {
     }
     if (job_listener_) {
         job_listener_(status, cause);
+    }
+}
+
+void JobManager::rewind(int64_t checkpoint_id, Nanos delay_ns, const std::string& cause) {
+    if (status_ == JobStatus::kFinished || status_ == JobStatus::kFailed) {
+        return;
+    }
+    last_failure_ns_ = env_.now();
+    recovering_since_ns_ = env_.now();
+    recoveries_.emplace_back(env_.now(), -1);
+    restarting_tasks_.clear();
+    if (coordinator_) {
+        coordinator_->suspend("Checkpoint was aborted because the job was stopped: " + cause);
+        coordinator_->rewindTo(checkpoint_id);
+    }
+    config_.restored_checkpoint_id = checkpoint_id;
+    cancelAllTasks(cause);
+    log::warning("jobmanager", "job.rewinding",
+                 {{"checkpoint", std::to_string(checkpoint_id)},
+                  {"attempt", std::to_string(attempt_ + 1)},
+                  {"cause", cause}});
+    setStatus(JobStatus::kRestarting, cause);
+    env_.schedule(env_.now() + delay_ns, this, kRestart, uint64_t(attempt_ + 1));
+}
+
+void JobManager::cancelAllTasks(const std::string& cause) {
+    for (int tm = 0; tm < config_.task_managers; ++tm) {
+        if (registered_[size_t(tm)] && !lost_[size_t(tm)]) {
+            control::Envelope cancel;
+            cancel.mutable_cancel_job_tasks()->set_attempt(attempt_ + 1);
+            cancel.mutable_cancel_job_tasks()->set_cause(cause);
+            send(tm, cancel);
+        }
+    }
+}
+
+bool JobManager::markProgress(const TaskKey& task, uint8_t milestone) {
+    uint8_t& done = progress_[task];
+    if (done & milestone) {
+        return false;
+    }
+    done |= milestone;
+    return true;
+}
+
+void JobManager::forgetProgress(const TaskKey& task) {
+    auto it = progress_.find(task);
+    if (it == progress_.end()) {
+        return;
+    }
+    deployed_ -= (it->second & kDeployedBit) ? 1 : 0;
+    running_ -= (it->second & kRunningBit) ? 1 : 0;
+    finished_ -= (it->second & kFinishedBit) ? 1 : 0;
+    progress_.erase(it);
+    task_states_.erase(task);
+}
+
+void JobManager::computeRegions() {
+    // Union-find over subtasks, numbered in vertex order.
+    std::vector<int> first(job_.vertices().size(), 0);
+    int count = 0;
+    for (const JobVertex& vertex : job_.vertices()) {
+        first[size_t(vertex.id)] = count;
+        count += vertex.parallelism;
+    }
+    std::vector<int> parent(static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        parent[size_t(i)] = i;
+    }
+    auto find = [&](int i) {
+        while (parent[size_t(i)] != i) {
+            parent[size_t(i)] = parent[size_t(parent[size_t(i)])];
+            i = parent[size_t(i)];
+        }
+        return i;
+    };
+    auto join = [&](int a, int b) { parent[size_t(find(a))] = find(b); };
+
+    for (const JobEdge& edge : job_.edges()) {
+        const JobVertex& source = job_.vertex(edge.source_vertex);
+        const JobVertex& target = job_.vertex(edge.target_vertex);
+        int source_first = first[size_t(source.id)];
+        int target_first = first[size_t(target.id)];
+        if (edge.isPointwise()) {
+            for (int s = 0; s < source.parallelism; ++s) {
+                join(source_first + s, target_first + s);
+            }
+            continue;
+        }
+        for (int s = 0; s < source.parallelism; ++s) {
+            join(source_first + s, target_first);
+        }
+        for (int t = 1; t < target.parallelism; ++t) {
+            join(target_first + t, target_first);
+        }
+    }
+    std::map<int, int> region_ids;  // root -> dense region id
+    for (const JobVertex& vertex : job_.vertices()) {
+        for (int s = 0; s < vertex.parallelism; ++s) {
+            int root = find(first[size_t(vertex.id)] + s);
+            auto [it, added] = region_ids.emplace(root, int(region_ids.size()));
+            region_of_[{vertex.id, s}] = it->second;
+        }
+    }
+
+    region_count_ = int(region_ids.size());
+}
+
+std::set<JobManager::TaskKey> JobManager::regionsOf(const std::vector<TaskKey>& tasks) const {
+    std::set<int> regions;
+    for (const TaskKey& task : tasks) {
+        regions.insert(region_of_.at(task));
+    }
+    std::set<TaskKey> members;
+    for (const auto& [task, region] : region_of_) {
+        if (regions.count(region)) {
+            members.insert(task);
+        }
+    }
+    return members;
+}
+
+std::vector<JobManager::TaskKey> JobManager::tasksOn(int task_manager) const {
+    std::vector<TaskKey> tasks;
+    for (const JobVertex& vertex : job_.vertices()) {
+        for (int s = 0; s < vertex.parallelism; ++s) {
+            if (taskManagerOf(vertex.id, s) == task_manager) {
+                tasks.emplace_back(vertex.id, s);
+            }
+        }
+    }
+    return tasks;
+}
+
+void JobManager::failTasks(const std::vector<TaskKey>& tasks, const std::string& cause) {
+    // NOTE: a failure during a region restart restarts the whole job, where
+    // Flink would restart the union of the regions.
+    if (!config_.region_failover || status_ != JobStatus::kRunning || !restarting_tasks_.empty() ||
+        tasks.empty()) {
+        failover(cause);
+        return;
+    }
+    std::set<TaskKey> members = regionsOf(tasks);
+    if (int(members.size()) == total_tasks_) {
+        failover(cause);
+        return;
+    }
+    failoverRegions(std::move(members), cause);
+}
+
+void JobManager::failoverRegions(std::set<TaskKey> tasks, const std::string& cause) {
+    last_failure_ns_ = env_.now();
+    recovering_since_ns_ = env_.now();
+    recoveries_.emplace_back(env_.now(), -1);
+    restart_strategy_.notifyFailure(env_.now());
+
+    if (coordinator_) {
+        coordinator_->suspend("Checkpoint was aborted because of a region failover: " + cause,
+                              &tasks);
+    }
+    if (!restart_strategy_.canRestart()) {
+        cancelAllTasks(cause);
+        if (coordinator_) {
+            coordinator_->stop();
+        }
+        setStatus(JobStatus::kFailed, "Recovery is suppressed by " + restart_strategy_.describe() +
+                                          ". Root cause: " + cause);
+        return;
+    }
+    for (const TaskKey& task : tasks) {
+        forgetProgress(task);
+        int tm = taskManagerOf(task.first, task.second);
+        if (registered_[size_t(tm)] && !lost_[size_t(tm)]) {
+            control::Envelope cancel;
+            cancel.mutable_cancel_task()->set_vertex(task.first);
+            cancel.mutable_cancel_task()->set_subtask(task.second);
+            send(tm, cancel);
+        }
+    }
+
+    Nanos backoff = restart_strategy_.backoffNs();
+    log::warning("jobmanager", "region.restarting",
+                 {{"attempt", std::to_string(attempt_ + 1)},
+                  {"tasks", std::to_string(tasks.size())},
+                  {"backoff_ms", std::to_string(backoff / kNanosPerMilli)},
+                  {"cause", cause}});
+    failure_cause_ = cause;
+    restarting_tasks_ = std::move(tasks);
+    env_.schedule(env_.now() + backoff, this, kRestartRegions, ++region_generation_);
+}
+
+void JobManager::redeployRegions() {
+    waiting_for_resources_ = false;
+    ++attempt_;
+    ++num_restarts_;
+    const int64_t restore_id = restoreCheckpointId();
+    for (const TaskKey& task : restarting_tasks_) {
+        sendDeploy(task.first, task.second, restore_id);
+    }
+}
+
+void JobManager::restartWhenResourcesReturn() {
+    if (status_ == JobStatus::kRunning && !restarting_tasks_.empty()) {
+        redeployRegions();
+    } else {
+        redeploy();
     }
 }
 

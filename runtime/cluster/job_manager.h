@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct JobManagerConfig {
     Nanos heartbeat_interval_ns = kNanosPerSecond;
     Nanos heartbeat_timeout_ns = 5 * kNanosPerSecond;
     RestartStrategyConfig restart_strategy;
+    // Restart only the pipelined regions of failed tasks (Flink's "region"
+    // failover strategy) instead of every task.
+    bool region_failover = false;
     // Passed on to the checkpoint coordinator; may be empty.
     std::function<void(const ProtocolEvent&)> protocol_listener;
 };
@@ -68,6 +72,18 @@ public:
     Nanos lastFailureNs() const { return last_failure_ns_; }
     // Fails over the job because of `cause`, as a task failure does.
     void failover(const std::string& cause);
+    // Stops the job and runs it again from the completed checkpoint
+    // `checkpoint_id` after `delay_ns`, as a user restoring an older
+    // retained checkpoint does. The restart strategy is not consulted.
+    void rewind(int64_t checkpoint_id, Nanos delay_ns, const std::string& cause);
+    // Fails over after `tasks`, as (vertex, subtask), failed or were lost:
+    // with region failover only their pipelined regions restart, unless
+    // the regions cover the job or a restart is already under way.
+    void failTasks(const std::vector<std::pair<int, int>>& tasks, const std::string& cause);
+    // Pipelined region of a subtask: subtasks joined by a FORWARD edge share
+    // a region, and an all-to-all edge joins every subtask of both vertices.
+    int regionOf(int vertex, int subtask) const { return region_of_.at({vertex, subtask}); }
+    int regionCount() const { return region_count_; }
 
     void setJobStatusListener(JobStatusListener listener) { job_listener_ = std::move(listener); }
     void setTaskStateListener(TaskStateListener listener) { task_listener_ = std::move(listener); }
@@ -86,6 +102,20 @@ private:
     void onTaskState(const control::TaskExecutionState& update);
     void deploy();
     void redeploy();
+    using TaskKey = std::pair<int, int>;
+    void computeRegions();
+    std::set<TaskKey> regionsOf(const std::vector<TaskKey>& tasks) const;
+    std::vector<TaskKey> tasksOn(int task_manager) const;
+    void failoverRegions(std::set<TaskKey> tasks, const std::string& cause);
+    void redeployRegions();
+    void restartWhenResourcesReturn();
+    void sendDeploy(int vertex, int subtask, int64_t restore_id);
+    void cancelAllTasks(const std::string& cause);
+    int64_t restoreCheckpointId() const;
+    // Counts a milestone bit (deployed, running or finished) of a task
+    // once; returns false if it was already counted.
+    bool markProgress(const TaskKey& task, uint8_t milestone);
+    void forgetProgress(const TaskKey& task);
     void checkHeartbeats();
     bool allTaskManagersAvailable() const;
     void setStatus(JobStatus status, const std::string& cause = {});
@@ -110,6 +140,13 @@ private:
     std::vector<std::pair<Nanos, Nanos>> recoveries_;
     std::vector<Nanos> last_heartbeat_;
     std::map<std::pair<int, int>, ExecutionState> task_states_;
+    std::map<TaskKey, int64_t> task_attempt_;  // attempt of the deployed task
+    std::map<TaskKey, uint8_t> progress_;      // milestones counted below
+    std::map<TaskKey, int> region_of_;
+    int region_count_ = 0;
+    // Tasks of the regions that are restarting; empty otherwise.
+    std::set<TaskKey> restarting_tasks_;
+    uint64_t region_generation_ = 0;  // identifies the live region restart timer
     int deployed_ = 0;
     int running_ = 0;
     int finished_ = 0;

@@ -3,6 +3,8 @@
 #include "proto/control.pb.h"
 #include "runtime/core/log.h"
 
+#include <algorithm>
+
 namespace sluice {
 
 namespace {
@@ -79,6 +81,22 @@ void TaskManager::cancelTasks(int64_t attempt, bool silently) {
     tasks_ = std::move(kept);
 }
 
+void TaskManager::cancelTask(int vertex, int subtask) {
+    auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const auto& task) {
+        return task->id().vertex == vertex && task->id().subtask == subtask;
+    });
+    if (it == tasks_.end()) {
+        return;
+    }
+    std::unique_ptr<StreamTask> task = std::move(*it);
+    tasks_.erase(it);
+    if (shuffle_.find(vertex, subtask) == task.get()) {
+        shuffle_.remove(task->id());
+    }
+    task->cancel(false);
+    retired_.push_back(std::move(task));
+}
+
 void TaskManager::onTimer(uint32_t kind, uint64_t arg) {
     if (kind != kHeartbeatTimer || stopped_ || killed_ || arg != heartbeat_generation_) {
         return;
@@ -101,6 +119,9 @@ void TaskManager::onControlMessage(const control::Envelope& message) {
             break;
         case control::Envelope::kStartTasks:
             startTasks(message.start_tasks().attempt());
+            break;
+        case control::Envelope::kCancelTask:
+            cancelTask(message.cancel_task().vertex(), message.cancel_task().subtask());
             break;
         case control::Envelope::kCancelJobTasks:
             cancelTasks(message.cancel_job_tasks().attempt(), false);

@@ -71,6 +71,8 @@ private:
     // Cancels the tasks of attempts before `attempt` (all for -1) and keeps
     // them until the run ends, because scheduled events still point at them.
     void cancelTasks(int64_t attempt, bool silently);
+    // Region failover: cancels the task of (vertex, subtask), if deployed.
+    void cancelTask(int vertex, int subtask);
     void registerWithJobManager();
     void reportState(StreamTask& task, ExecutionState state, const std::string& cause);
     StreamTask* findTask(int vertex, int subtask);

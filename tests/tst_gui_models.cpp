@@ -472,6 +472,14 @@ void TestGuiModels::faultMenuKillsTaskManagerNow() {
     QVERIFY(menu.findAction("storage-slow") != nullptr);
     QVERIFY(menu.findAction("reject-writes-sink") != nullptr);
     QVERIFY(menu.findAction("reject-writes-flights") == nullptr);
+    QVERIFY(menu.findAction("rewind-to-checkpoint-2") == nullptr);
+    menu.setCompletedCheckpoints({1, 2});
+    QAction* rewind = menu.findAction("rewind-to-checkpoint-2");
+    QVERIFY(rewind != nullptr);
+    rewind->trigger();
+    QCOMPARE(spy.count(), 2);
+    auto rewind_fault = spy.at(1).at(0).value<scenario::Fault>();
+    QCOMPARE(rewind_fault.rewind_to_checkpoint().checkpoint_id(), 2u);
 }
 
 void TestGuiModels::faultMenuUsesChosenPhase() {

@@ -154,6 +154,7 @@ void FaultMenu::buildFaultsMenu() {
         }
     }
     faults_menu_->clear();
+    rewind_menu_ = nullptr;
     faults_menu_->addMenu(timing_menu_);
     faults_menu_->addSeparator();
     if (graph_.vertices_size() == 0) {
@@ -162,6 +163,8 @@ void FaultMenu::buildFaultsMenu() {
     }
     addClusterFaults(faults_menu_);
     addVertexSubmenus(faults_menu_);
+    rewind_menu_ = faults_menu_->addMenu(tr("Rewind to Checkpoint"));
+    rebuildRewindMenu();
     addControlMessageFaults(faults_menu_->addMenu(tr("Control Messages")));
     addStorageFaults(faults_menu_->addMenu(tr("Checkpoint Storage and External Store")));
 }
@@ -212,6 +215,31 @@ void FaultMenu::addVertexSubmenus(QMenu* menu) {
         }
         addFault(slow, tr("%1, every subtask").arg(op), QStringLiteral("slow-%1").arg(op),
                  slowOperator(op_id, -1), FaultTarget{});
+    }
+}
+
+void FaultMenu::setCompletedCheckpoints(const std::vector<int64_t>& checkpoint_ids) {
+    if (checkpoint_ids == completed_checkpoints_) {
+        return;
+    }
+    completed_checkpoints_ = checkpoint_ids;
+    rebuildRewindMenu();
+}
+
+void FaultMenu::rebuildRewindMenu() {
+    if (rewind_menu_ == nullptr) {
+        return;
+    }
+    rewind_menu_->clear();
+    for (int64_t id : completed_checkpoints_) {
+        scenario::Fault fault;
+        fault.mutable_rewind_to_checkpoint()->set_checkpoint_id(uint64_t(id));
+        fault.mutable_rewind_to_checkpoint()->set_restart_after_ms(1000);
+        addFault(rewind_menu_, tr("Checkpoint %1").arg(id),
+                 QStringLiteral("rewind-to-checkpoint-%1").arg(id), fault, FaultTarget{});
+    }
+    if (completed_checkpoints_.empty()) {
+        rewind_menu_->addAction(tr("(no completed checkpoint yet)"))->setEnabled(false);
     }
 }
 

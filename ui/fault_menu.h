@@ -10,6 +10,8 @@ class QAction;
 class QActionGroup;
 class QMenu;
 
+#include <vector>
+
 namespace sluice::ui {
 
 // The fault actions of the GUI: the menu bar's Faults menu and the context
@@ -27,6 +29,9 @@ public:
 
     // Rebuilds the Faults menu for the job's vertices and TaskManagers.
     void setJobGraph(const protocol::JobGraph& graph);
+    // Lists these completed checkpoints under "Rewind to Checkpoint". The
+    // engine rejects a checkpoint that is no longer retained, with a message.
+    void setCompletedCheckpoints(const std::vector<int64_t>& checkpoint_ids);
     // The restart attempt running now, which phase triggers must name.
     void setCurrentAttempt(int64_t attempt) { attempt_ = attempt; }
     // The Faults menu of the menu bar, owned by this object.
@@ -56,6 +61,7 @@ private:
     void addClusterFaults(QMenu* menu);
     void addControlMessageFaults(QMenu* menu);
     void addStorageFaults(QMenu* menu);
+    void rebuildRewindMenu();
     bool isSink(int vertex_index) const;
 
     protocol::JobGraph graph_;
@@ -63,6 +69,8 @@ private:
     QMenu* faults_menu_;
     QMenu* timing_menu_;
     QActionGroup* timing_group_;
+    QMenu* rewind_menu_ = nullptr;
+    std::vector<int64_t> completed_checkpoints_;
 };
 
 }  // namespace sluice::ui

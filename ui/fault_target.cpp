@@ -97,6 +97,10 @@ QString describeFault(const scenario::Fault& fault) {
                               .arg(QString::fromStdString(fault.decline_checkpoint().operator_()))
                               .arg(fault.decline_checkpoint().subtask());
             break;
+        case scenario::Fault::kRewindToCheckpoint:
+            description = QStringLiteral("rewind to checkpoint %1")
+                              .arg(fault.rewind_to_checkpoint().checkpoint_id());
+            break;
         default:
             description = QStringLiteral("unknown fault");
     }

@@ -234,6 +234,13 @@ void MainWindow::applyPendingFrame() {
     has_pending_frame_ = false;
     scene_->applyFrame(pending_frame_);
     timeline_->applyFrame(pending_frame_);
+    std::vector<int64_t> completed;
+    for (const protocol::CheckpointMark& mark : pending_frame_.checkpoints()) {
+        if (mark.status() == "COMPLETED") {
+            completed.push_back(mark.checkpoint_id());
+        }
+    }
+    fault_menu_->setCompletedCheckpoints(completed);
 }
 
 void MainWindow::onFaultMenuRequested(const FaultTarget& target, QPoint screen_pos) {

@@ -23,13 +23,6 @@
 
 namespace {
 
-// The service answers a backward seek only after re-executing the run up to
-// the target, which takes seconds for runs of millions of events. An engine
-// in this process cannot vanish, so its timeout only has to catch a hang.
-constexpr int kInProcessReplyTimeoutMs = 120000;
-// A served engine can stop; the keep-alive reports it within this time.
-constexpr int kAttachedReplyTimeoutMs = 30000;
-
 using sluice::ui::EngineClient;
 using sluice::ui::EngineSession;
 using sluice::ui::MainWindow;
@@ -93,7 +86,6 @@ std::string guessTelemetryAddress(const std::string& command_address) {
 void attach(EngineClient* client, EngineSession* session, MainWindow* window,
             const std::string& address, const QString& file) {
     QString error;
-    client->setReplyTimeoutMs(kAttachedReplyTimeoutMs);
     std::string guessed = guessTelemetryAddress(address);
     if (!client->connectTo(nullptr, address, guessed, &error)) {
         window->showError(QObject::tr("Cannot attach"), error);
@@ -162,7 +154,6 @@ int main(int argc, char** argv) {
         service = std::make_unique<sluice::sim::EngineService>(context,
                                                                sluice::sim::EngineServiceOptions{});
         std::string error = service->start();
-        client.setReplyTimeoutMs(kInProcessReplyTimeoutMs);
         QString connect_error;
         if (!error.empty()) {
             window.showError(QObject::tr("Engine did not start"), QString::fromStdString(error));

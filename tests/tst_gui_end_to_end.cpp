@@ -196,6 +196,15 @@ void TestGuiEndToEnd::previousCheckpointSeeksBack() {
     ui::EventLogModel* log = window.eventLog()->model();
     QTRY_VERIFY_WITH_TIMEOUT(log->rowCount() > 0, kRunTimeoutMs);
     QVERIFY(log->event(log->rowCount() - 1).event_index() <= second_end);
+    // The events up to the target stay, the completion of checkpoint 2 too.
+    bool second_completed = false;
+    for (int row = 0; row < log->rowCount(); ++row) {
+        const protocol::Event& event = log->event(row);
+        second_completed =
+            second_completed ||
+            (event.kind() == protocol::Event::CHECKPOINT_COMPLETED && event.checkpoint_id() == 2);
+    }
+    QVERIFY(second_completed);
 }
 
 // A recording saved after a fault injected from the GUI replays that fault

@@ -154,13 +154,21 @@ void EngineSession::stepToBarrierEvent() {
 void EngineSession::runToCheckpoint(protocol::RunToCheckpoint::Direction direction) {
     protocol::Request request;
     request.mutable_run_to_checkpoint()->set_direction(direction);
-    this->request(std::move(request));
+    this->request(std::move(request), [this](const protocol::Reply& reply) { onMoved(reply); });
 }
 
 void EngineSession::seek(uint64_t event_index) {
     protocol::Request request;
     request.mutable_seek()->set_event_index(event_index);
-    this->request(std::move(request));
+    this->request(std::move(request), [this](const protocol::Reply& reply) { onMoved(reply); });
+}
+
+void EngineSession::onMoved(const protocol::Reply& reply) {
+    // Frames during a backward seek show the re-execution on its way, so
+    // only the reply tells where the run ended.
+    if (reply.error().empty() && reply.has_status()) {
+        Q_EMIT positionSet(reply.status().event_index());
+    }
 }
 
 void EngineSession::injectFault(const scenario::Fault& fault) {

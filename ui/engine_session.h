@@ -66,6 +66,9 @@ Q_SIGNALS:
     void jobGraphChanged(const sluice::protocol::JobGraph& graph);
     // A scenario or recording loaded: views drop what they showed before.
     void runLoaded(const QString& path);
+    // A seek or a run to a checkpoint ended at `event_index`. After a move
+    // backward, views drop what they showed of later events.
+    void positionSet(uint64_t event_index);
     void frameReceived(const sluice::protocol::Frame& frame);
     void eventsReceived(const sluice::protocol::EventBatch& events);
     // A command failed; `message` is the engine's error, such as
@@ -77,6 +80,7 @@ private:
     void onReply(const protocol::Reply& reply);
     void onFrame(const protocol::Frame& frame);
     void afterLoad(const protocol::Reply& reply, const QString& path);
+    void onMoved(const protocol::Reply& reply);
 
     void sendKeepAlive();
 

@@ -147,6 +147,9 @@ void MainWindow::connectSession() {
     connect(session_, &EngineSession::statusChanged, this, &MainWindow::onStatus);
     connect(session_, &EngineSession::jobGraphChanged, this, &MainWindow::onJobGraph);
     connect(session_, &EngineSession::runLoaded, this, &MainWindow::onRunLoaded);
+    // After a move backward the engine sends the later events again.
+    connect(session_, &EngineSession::positionSet, event_log_->model(),
+            &EventLogModel::truncateAfter);
     connect(session_, &EngineSession::frameReceived, this, &MainWindow::onFrame);
     connect(session_, &EngineSession::eventsReceived, event_log_->model(),
             &EventLogModel::appendEvents);
@@ -193,11 +196,6 @@ void MainWindow::onStatus(const protocol::Status& status) {
     verdict_->setRunOver(state == protocol::FINISHED || state == protocol::FAILED ||
                          state == protocol::TIME_LIMIT || state == protocol::STALLED);
     fault_menu_->setCurrentAttempt(status.num_restarts());
-    if (status.event_index() < last_event_index_) {
-        // A seek backward: the engine replays the events after this point.
-        event_log_->model()->truncateAfter(status.event_index());
-    }
-    last_event_index_ = status.event_index();
 }
 
 void MainWindow::onJobGraph(const protocol::JobGraph& graph) {
@@ -213,7 +211,6 @@ void MainWindow::onRunLoaded(const QString& path) {
     event_log_->model()->clear();
     timeline_->clear();
     verdict_->clear();
-    last_event_index_ = 0;
     has_pending_frame_ = false;
     session_->setSpeed(transport_->speed());
     addRecentFile(path);

@@ -116,7 +116,6 @@ private:
     QTimer* redraw_timer_;
     protocol::Frame pending_frame_;
     bool has_pending_frame_ = false;
-    uint64_t last_event_index_ = 0;
 
     QStringList recent_files_;
     QString current_path_;

@@ -165,7 +165,7 @@ void EngineSession::seek(uint64_t event_index) {
 
 void EngineSession::onMoved(const protocol::Reply& reply) {
     // Frames during a backward seek show the re-execution on its way, so
-    // only the reply tells where the run ended.
+    // only the reply states where the run ended.
     if (reply.error().empty() && reply.has_status()) {
         Q_EMIT positionSet(reply.status().event_index());
     }

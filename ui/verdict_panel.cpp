@@ -78,11 +78,16 @@ void VerdictPanel::setVerdict(const protocol::Verdict& verdict) {
     headline_->setStyleSheet(
         verdict.pass() ? QStringLiteral("background: #2e9e44; color: white; padding: 6px;")
                        : QStringLiteral("background: #d02020; color: white; padding: 6px;"));
-    explanation_->setText(verdict.pass() ? tr("The committed output equals the failure-free run: "
-                                              "exactly-once held.")
-                                         : QString::fromStdString(verdict.explanation()));
+    explanation_->setText(verdict.pass()
+                              ? tr("The checker found no violation of the guarantee the scenario "
+                                   "expects, compared with a failure-free run.")
+                              : QString::fromStdString(verdict.explanation()));
     seek_button_->setVisible(!verdict.pass());
     seek_button_->setText(tr("Go to first violation (event %1)").arg(verdict.event_index()));
+    fillViolations(verdict);
+}
+
+void VerdictPanel::fillViolations(const protocol::Verdict& verdict) {
     violations_->clear();
     for (int i = 0; i < verdict.violations_size(); ++i) {
         QString text = QString::fromStdString(verdict.violations(i));

@@ -40,6 +40,7 @@ Q_SIGNALS:
 
 private:
     void onItemActivated(QListWidgetItem* item);
+    void fillViolations(const protocol::Verdict& verdict);
 
     QLabel* headline_;
     QLabel* explanation_;

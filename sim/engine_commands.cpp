@@ -1,5 +1,5 @@
 // The command handlers of EngineService: one function per Request kind.
-// Commands that move the run do so synchronously, then publish a frame.
+// Commands that move the run are in engine_moves.cpp.
 
 #include "runtime/core/log.h"
 #include "sim/engine_queries.h"
@@ -48,6 +48,12 @@ std::string versionMismatch(uint32_t version) {
 
 }  // namespace
 
+std::string requestCommandName(const protocol::Request& request) {
+    const auto* field =
+        protocol::Request::descriptor()->FindFieldByNumber(int(request.command_case()));
+    return field ? field->name() : "unknown command";
+}
+
 protocol::Reply EngineService::Impl::handle(const protocol::Request& request) {
     protocol::Reply reply;
     reply.set_version(protocol::VERSION_CURRENT);
@@ -58,7 +64,7 @@ protocol::Reply EngineService::Impl::handle(const protocol::Request& request) {
     if (!error.empty()) {
         log::warning("service", "request.failed",
                      {{"request", std::to_string(request.request_id())},
-                      {"command", std::to_string(int(request.command_case()))},
+                      {"command", requestCommandName(request)},
                       {"error", error}});
     }
     reply.set_error(error);
@@ -76,6 +82,9 @@ std::string EngineService::Impl::dispatch(const protocol::Request& request,
         request.command_case() != Request::kSetSpeed && !requireRun(&error)) {
         return error;
     }
+    if (std::string busy = busyError(request); !busy.empty()) {
+        return busy;
+    }
     switch (request.command_case()) {
         case Request::kHello:
             reply->mutable_hello()->set_build_version(buildVersion());
@@ -91,6 +100,10 @@ std::string EngineService::Impl::dispatch(const protocol::Request& request,
             publishFrame();
             return {};
         case Request::kPause:
+            if (move_) {
+                finishMove("interrupted by Pause at event " +
+                           std::to_string(run_->engine().eventCount()));
+            }
             playing_ = false;
             publishEvents();
             publishFrame();
@@ -105,13 +118,13 @@ std::string EngineService::Impl::dispatch(const protocol::Request& request,
             resetPacing();
             return {};
         case Request::kStepEvent:
-            return stepEvents(request.step_event().count());
+            return stepEvents(request);
         case Request::kStepToBarrierEvent:
-            return stepToBarrierEvent();
+            return stepToBarrierEvent(request);
         case Request::kRunToCheckpoint:
-            return runToCheckpoint(request.run_to_checkpoint().direction());
+            return runToCheckpoint(request);
         case Request::kSeek:
-            return seek(request.seek().event_index());
+            return seek(request, request.seek().event_index());
         case Request::kInjectFault:
             return injectFault(request.inject_fault());
         case Request::kQueryKeyedState:
@@ -208,21 +221,6 @@ void EngineService::Impl::adoptRun(std::unique_ptr<ReplayableRun> run, std::stri
     publishFrame();
 }
 
-void EngineService::Impl::runForward(const std::function<bool()>& done) {
-    Engine& engine = run_->engine();
-    uint64_t steps = 0;
-    last_frame_ = Clock::now();
-    while (!engine.isOver() && !done()) {
-        run_->step();
-        if (++steps % 256 == 0) {
-            events_.poll();
-            publishProgress(true);
-        }
-    }
-    run_->injectDueFaults();
-    afterMove();
-}
-
 void EngineService::Impl::afterMove() {
     events_.poll();
     if (run_->engine().isOver() && !verdict_done_ && !reference_) {
@@ -231,63 +229,6 @@ void EngineService::Impl::afterMove() {
     resetPacing();
     publishEvents();
     publishFrame();
-}
-
-std::string EngineService::Impl::stepEvents(uint32_t count) {
-    uint64_t target = run_->engine().eventCount() + std::max<uint32_t>(count, 1);
-    runForward([&] { return run_->engine().eventCount() >= target; });
-    return {};
-}
-
-std::string EngineService::Impl::stepToBarrierEvent() {
-    uint64_t seen = events_.barrierEventCount();
-    runForward([&] { return events_.barrierEventCount() > seen; });
-    return {};
-}
-
-std::string EngineService::Impl::runToCheckpoint(protocol::RunToCheckpoint::Direction direction) {
-    const auto& digests = run_->engine().checkpointDigests();
-    if (direction == protocol::RunToCheckpoint::PREVIOUS) {
-        uint64_t now = run_->engine().eventCount();
-        for (auto it = digests.rbegin(); it != digests.rend(); ++it) {
-            if (it->event_index < now) {
-                return seek(it->event_index);
-            }
-        }
-        return "no checkpoint completed before event " + std::to_string(now);
-    }
-    if (direction != protocol::RunToCheckpoint::NEXT) {
-        return "RunToCheckpoint needs a direction, NEXT or PREVIOUS";
-    }
-    size_t completed = digests.size();
-    runForward([&] { return run_->engine().checkpointDigests().size() > completed; });
-    return {};
-}
-
-std::string EngineService::Impl::seek(uint64_t event_index) {
-    if (event_index < run_->engine().eventCount()) {
-        clearVerdict();
-        if (auto error = run_->restart()) {
-            return "cannot build the run again: " + error->format();
-        }
-        // The re-execution repeats events the client has seen, so only
-        // frames go out until the target.
-        Engine& engine = run_->engine();
-        last_frame_ = Clock::now();
-        while (!engine.isOver() && engine.eventCount() < event_index) {
-            run_->step();
-            if (engine.eventCount() % 256 == 0) {
-                publishProgress(false);
-            }
-        }
-        events_.poll();
-        events_.discard();
-        run_->injectDueFaults();
-        afterMove();
-        return {};
-    }
-    runForward([&] { return run_->engine().eventCount() >= event_index; });
-    return {};
 }
 
 std::string EngineService::Impl::injectFault(const protocol::InjectFault& inject) {

@@ -5,18 +5,15 @@
 #include "sim/scenario_loader.h"
 #include "sim/service_address.h"
 
+#include <zmq_addon.hpp>
+
 #include <algorithm>
+#include <iterator>
 
 namespace sluice::sim {
 
 namespace {
 
-// Work between two looks at the command socket while playing: a slice ends
-// after this many events or this much wall time, whichever comes first.
-constexpr int kEventsPerSlice = 4096;
-constexpr auto kSliceWall = std::chrono::milliseconds(5);
-// Events between two comparisons of the engine with the events seen.
-constexpr int kEventsPerPoll = 256;
 // Maximum wait on the command socket while paused: the loop also checks
 // stop() this often.
 constexpr int kIdleWaitMs = 50;
@@ -29,7 +26,7 @@ constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 EngineService::Impl::Impl(zmq::context_t& context, EngineServiceOptions options)
     : options_(std::move(options)),
-      commands_(context, zmq::socket_type::rep),
+      commands_(context, zmq::socket_type::router),
       telemetry_(context, zmq::socket_type::pub) {
     commands_.set(zmq::sockopt::linger, 0);
     telemetry_.set(zmq::sockopt::linger, 0);
@@ -47,10 +44,8 @@ std::string EngineService::Impl::bind(zmq::socket_t& socket, const std::string& 
         return std::string("cannot bind the ") + what + " socket to " + address + ": " +
                error.what() + hint;
     }
+    // The endpoint as bound, with the port of "tcp://127.0.0.1:0" filled in.
     *bound = socket.get(zmq::sockopt::last_endpoint);
-    if (bound->empty()) {
-        *bound = address;  // inproc endpoints report no last endpoint
-    }
     return {};
 }
 
@@ -72,6 +67,8 @@ std::string EngineService::Impl::start() {
         protocol::LoadScenario load;
         load.set_path(options_.scenario_path);
         if (std::string error = loadScenario(load); !error.empty()) {
+            commands_.close();
+            telemetry_.close();
             return error;
         }
     }
@@ -101,14 +98,19 @@ bool EngineService::Impl::waitFor(std::optional<std::chrono::milliseconds> timeo
 void EngineService::Impl::loop() {
     resetPacing();
     while (!stop_requested_ && !shutdown_requested_) {
-        bool busy = playing_ || reference_;
+        bool busy = playing_ || move_ || reference_;
         serveRequests(busy ? idleWaitMs() : kIdleWaitMs);
-        if (playing_) {
+        if (move_) {
+            moveSlice();
+        } else if (playing_) {
             playSlice();
         } else if (reference_) {
             verdictSlice();
         }
         updateEventRate();
+    }
+    if (move_) {
+        finishMove("the engine service stopped before the " + move_->command + " ended");
     }
     publishEvents();
     log::info("service", "service.stopped",
@@ -149,12 +151,20 @@ void EngineService::Impl::serveRequests(int timeout_ms) {
         return;  // a signal, such as the SIGINT that stops sluice-run --serve
     }
     while (!shutdown_requested_) {
-        zmq::message_t message;
-        if (!receiveRequest(&message)) {
+        std::vector<zmq::message_t> parts;
+        if (!receiveRequest(&parts)) {
             return;
+        }
+        // A ROUTER socket prepends the client's identity to the empty
+        // delimiter that DEALER and REQ clients send before the request.
+        zmq::message_t message = std::move(parts.back());
+        parts.pop_back();
+        if (parts.empty()) {
+            continue;  // no routing frames: nowhere to send a reply
         }
         protocol::Request request;
         protocol::Reply reply;
+        reply_deferred_ = false;
         if (!request.ParseFromArray(message.data(), int(message.size()))) {
             reply.set_version(protocol::VERSION_CURRENT);
             reply.set_error("invalid request: the message is not a sluice.protocol.Request");
@@ -162,14 +172,28 @@ void EngineService::Impl::serveRequests(int timeout_ms) {
         } else {
             reply = handle(request);
         }
-        std::string bytes = reply.SerializeAsString();
-        commands_.send(zmq::buffer(bytes), zmq::send_flags::none);
+        if (reply_deferred_) {
+            move_->envelope = std::move(parts);
+            continue;
+        }
+        sendReply(parts, reply);
     }
 }
 
-bool EngineService::Impl::receiveRequest(zmq::message_t* message) {
+void EngineService::Impl::sendReply(std::vector<zmq::message_t>& envelope,
+                                    const protocol::Reply& reply) {
+    std::string bytes = reply.SerializeAsString();
+    for (auto& part : envelope) {
+        commands_.send(part, zmq::send_flags::sndmore);
+    }
+    // ROUTER drops replies to clients that went away instead of blocking.
+    commands_.send(zmq::buffer(bytes), zmq::send_flags::none);
+}
+
+bool EngineService::Impl::receiveRequest(std::vector<zmq::message_t>* parts) {
     try {
-        return bool(commands_.recv(*message, zmq::recv_flags::dontwait));
+        return bool(
+            zmq::recv_multipart(commands_, std::back_inserter(*parts), zmq::recv_flags::dontwait));
     } catch (const zmq::error_t& error) {
         if (error.num() != EINTR) {
             throw;

@@ -14,7 +14,7 @@ class context_t;
 namespace sluice::sim {
 
 struct EngineServiceOptions {
-    // Where commands (REP) and telemetry (PUB) are bound, such as
+    // Where commands (ROUTER) and telemetry (PUB) are bound, such as
     // "inproc://engine-commands" or "tcp://127.0.0.1:7411". A tcp address
     // that is not loopback is refused unless allow_remote is set: the
     // protocol has no authentication.

@@ -1,7 +1,8 @@
 #pragma once
 
 // Internals of EngineService, shared by engine_service.cpp (sockets, thread,
-// play loop, telemetry) and engine_commands.cpp (one handler per command).
+// play loop, telemetry), engine_commands.cpp (one handler per command) and
+// engine_moves.cpp (commands that move the run).
 
 #include "proto/engine_protocol.pb.h"
 #include "sim/engine_service.h"
@@ -11,6 +12,9 @@
 #include "sim/telemetry_frame.h"
 
 #include <zmq.hpp>
+
+#include <functional>
+#include <vector>
 
 #include <atomic>
 #include <chrono>
@@ -23,9 +27,20 @@
 
 namespace sluice::sim {
 
+// The field name of the request's command, such as "seek", for messages.
+std::string requestCommandName(const protocol::Request& request);
+
 class EngineService::Impl {
 public:
     using Clock = std::chrono::steady_clock;
+
+    // Work between two looks at the command socket while playing or moving:
+    // a slice ends after this many events or this much wall time, whichever
+    // comes first.
+    static constexpr int kEventsPerSlice = 4096;
+    static constexpr auto kSliceWall = std::chrono::milliseconds(5);
+    // Events between two comparisons of the engine with the events seen.
+    static constexpr int kEventsPerPoll = 256;
 
     Impl(zmq::context_t& context, EngineServiceOptions options);
 
@@ -42,8 +57,10 @@ private:
                      std::string* bound);
     void loop();
     void serveRequests(int timeout_ms);
+    // Receives the parts of one request: routing frames, then the request.
     // Returns false when no request is waiting.
-    bool receiveRequest(zmq::message_t* message);
+    bool receiveRequest(std::vector<zmq::message_t>* parts);
+    void sendReply(std::vector<zmq::message_t>& envelope, const protocol::Reply& reply);
     int idleWaitMs() const;
     void playSlice();
     void verdictSlice();
@@ -64,15 +81,25 @@ private:
     std::string loadRecording(const protocol::LoadRecording& load);
     void adoptRun(std::unique_ptr<ReplayableRun> run, std::string scenario_path);
     ReplayableRun::EngineBuilt engineBuilt();
-    std::string stepEvents(uint32_t count);
-    std::string stepToBarrierEvent();
-    std::string runToCheckpoint(protocol::RunToCheckpoint::Direction direction);
-    std::string seek(uint64_t event_index);
     std::string injectFault(const protocol::InjectFault& inject);
     std::string saveRecording(const protocol::SaveRecording& save);
-    // Runs events until `done()` or the end of the run, then publishes the
-    // move. Every command that moves the run forward goes through here.
-    void runForward(const std::function<bool()>& done);
+
+    // engine_moves.cpp
+    std::string stepEvents(const protocol::Request& request);
+    std::string stepToBarrierEvent(const protocol::Request& request);
+    std::string runToCheckpoint(const protocol::Request& request);
+    std::string seek(const protocol::Request& request, uint64_t event_index);
+    // Starts moving the run until `done()` or the end of the run. The reply
+    // to `request` waits until then. With `repeats_seen_events` (a backward
+    // seek re-executing the run) the events found on the way are dropped.
+    void startMove(const protocol::Request& request, std::function<bool()> done,
+                   bool repeats_seen_events);
+    void moveSlice();
+    // Answers the move's request with `error` (empty on success) and the
+    // status reached, and publishes the move.
+    void finishMove(const std::string& error);
+    // Why a command that moves the run cannot start now, or empty.
+    std::string busyError(const protocol::Request& request) const;
     // Called after the run moved: starts the verdict once the run is over.
     void afterMove();
     void startVerdict();
@@ -95,6 +122,17 @@ private:
     std::string scenario_path_;
     TelemetryEvents events_;
     bool playing_ = false;
+    // The command moving the run, answered when it is done.
+    struct Move {
+        std::vector<zmq::message_t> envelope;  // routing frames of the request
+        uint64_t request_id = 0;
+        std::string command;  // the request's command, such as "seek"
+        std::function<bool()> done;
+        bool repeats_seen_events = false;
+    };
+    std::optional<Move> move_;
+    // Set by startMove while a request is handled: the reply waits.
+    bool reply_deferred_ = false;
     bool shutdown_requested_ = false;
     double sim_ms_per_wall_second_ = 1000;
     // Pacing: simulated time and wall time when play (or the speed) began.

@@ -104,8 +104,10 @@ void addSubtasks(const Engine& engine, const std::vector<const StreamTask*>& tas
         TaskCounters counters = task->counters();
         out->set_records_in(int64_t(counters.records_in));
         out->set_records_out(int64_t(counters.records_out));
+        // NOTE: counts every INITIALIZING task of a restarted or restored run
+        // as restoring, including one whose checkpoint has no state for it.
         out->set_restoring(task->state() == ExecutionState::kInitializing &&
-                           engine.numRestarts() > 0);
+                           (task->attempt() > 0 || engine.restoredFrom() != nullptr));
         out->set_attempt(task->attempt());
     }
 }

@@ -11,6 +11,7 @@
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QThread>
@@ -192,6 +193,7 @@ private Q_SLOTS:
     void roundTripOverTcp();
     void backwardSeekSameDigest();
     void previousCheckpointSameDigest();
+    void pauseInterruptsLongSeek();
     void stepPublishesOneFrame();
     void playFramesRateLimited();
     void playAtSpeedReachesEnd();
@@ -206,6 +208,7 @@ private Q_SLOTS:
     void addressInUseRejected();
     void sluiceRunServeShutdown();
     void sluiceRunServeRejectsRemote();
+    void sluiceRunServeBadScenario();
 };
 
 void TestEngineProtocol::roundTripEveryCommandInproc() {
@@ -401,6 +404,41 @@ void TestEngineProtocol::previousCheckpointSameDigest() {
 
     back = h.runToCheckpoint(protocol::RunToCheckpoint::PREVIOUS);
     QVERIFY(back.error().find("no checkpoint completed before event") != std::string::npos);
+}
+
+void TestEngineProtocol::pauseInterruptsLongSeek() {
+    // About 2.6 million events, so a seek to the middle runs for seconds.
+    Harness h("interrupt");
+    QCOMPARE(h.load(test::sourcePath("scenarios/reliability-10m.textproto")).error(),
+             std::string());
+    constexpr uint64_t kTarget = 1'500'000;
+    protocol::Request seek;
+    seek.mutable_seek()->set_event_index(kTarget);
+    uint64_t seek_id = h.client.send(seek);
+
+    protocol::Request hello;
+    hello.mutable_hello();
+    protocol::Reply reply = h.call(hello);
+    QCOMPARE(reply.error(), std::string());
+    QVERIFY(h.replies.count(seek_id) == 0);
+    QVERIFY(reply.status().event_index() < kTarget);
+
+    protocol::Request step;
+    step.mutable_step_event();
+    reply = h.call(step);
+    QVERIFY2(reply.error().find("busy with seek") != std::string::npos, reply.error().c_str());
+
+    protocol::Request pause;
+    pause.mutable_pause();
+    reply = h.call(pause);
+    QCOMPARE(reply.error(), std::string());
+    QVERIFY(h.replies.count(seek_id) == 1);
+    const protocol::Reply& interrupted = h.replies[seek_id];
+    QVERIFY2(interrupted.error().find("interrupted by Pause at event") != std::string::npos,
+             interrupted.error().c_str());
+    QVERIFY(interrupted.status().event_index() < kTarget);
+    QCOMPARE(reply.status().event_index(), interrupted.status().event_index());
+    QCOMPARE(reply.status().run_state(), protocol::PAUSED);
 }
 
 void TestEngineProtocol::stepPublishesOneFrame() {
@@ -761,6 +799,24 @@ void TestEngineProtocol::sluiceRunServeRejectsRemote() {
     QString output = QString::fromUtf8(process.readAllStandardError());
     QVERIFY2(output.contains("not loopback"), qPrintable(output));
     QVERIFY(output.contains("--allow-remote"));
+}
+
+void TestEngineProtocol::sluiceRunServeBadScenario() {
+    QTemporaryDir dir;
+    QString path = dir.path() + "/broken.textproto";
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("job { operators { id: \"a\" paralelism: 2 } }\n");
+    file.close();
+
+    QProcess process;
+    process.start(QString::fromStdString(test::binaryPath("sluice-run")),
+                  {path, "--serve", "tcp://127.0.0.1:0"});
+    QVERIFY(process.waitForFinished(kWaitMs));
+    QCOMPARE(process.exitCode(), 2);
+    QString output = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(output.contains("broken.textproto:1:"), qPrintable(output));
+    QVERIFY(output.contains("paralelism"));
 }
 
 QTEST_GUILESS_MAIN(TestEngineProtocol)

@@ -133,6 +133,10 @@ private:
             if ((items[0].revents & ZMQ_POLLIN) && !forwardRequests()) {
                 return;
             }
+            if (lost_) {
+                discardIncoming();  // nothing reaches the GUI after connectionLost
+                continue;
+            }
             if (items[1].revents & ZMQ_POLLIN) {
                 receiveReplies();
             }
@@ -169,6 +173,14 @@ private:
             pending_[request_id] = Clock::now();
         }
         return true;
+    }
+
+    void discardIncoming() {
+        zmq::message_t message;
+        while (dealer_.recv(message, zmq::recv_flags::dontwait)) {
+        }
+        while (sub_.recv(message, zmq::recv_flags::dontwait)) {
+        }
     }
 
     void receiveReplies() {

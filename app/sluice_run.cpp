@@ -1,6 +1,7 @@
 // sluice-run: runs a scenario headless and prints a summary, records and
 // replays runs, and sweeps a scenario over a range of seeds.
 
+#include "app/serve.h"
 #include "runtime/core/log.h"
 #include "sim/checkpoint_export.h"
 #include "sim/engine.h"
@@ -43,6 +44,7 @@ constexpr const char* kUsage = R"(Usage: sluice-run SCENARIO [options]
        sluice-run --replay FILE [options]
        sluice-run SCENARIO --seeds A..B [--jobs N] [--junit FILE]
                   [--failing-dir DIR]
+       sluice-run SCENARIO --serve tcp://127.0.0.1:PORT [--allow-remote]
 
 Runs a Sluice scenario (.textproto, or .json in protobuf's JSON mapping) on a
 simulated cluster and prints a summary. The last line is "digest: <hex>";
@@ -109,6 +111,18 @@ Seed sweeps:
                        missing. Default: sluice-failures in the current
                        folder.
 
+Engine service:
+  --serve ADDRESS      Serve the engine protocol (protobuf over ZeroMQ) for
+                       the GUI or another client instead of running: load
+                       the scenario, bind commands to ADDRESS (such as
+                       tcp://127.0.0.1:7411) and telemetry to the next port,
+                       print both addresses and wait for clients. Stops on a
+                       Shutdown request, SIGINT or SIGTERM. Takes --seed,
+                       --until-ms, --checkpoint-dir and --log-level.
+  --allow-remote       Let --serve bind an address that is not loopback. The
+                       protocol has no authentication: anyone who reaches
+                       the port controls the engine and can write files.
+
 Exit status: 0 when the run completed (and the verdict, if checked, is
 PASS), 1 when the job failed or stalled or the verdict is FAIL, 2 for
 invalid input or usage. With --replay: 0 when every digest matches, 1 when
@@ -122,6 +136,10 @@ const std::set<std::string> kSweepRejects = {
     "--seed",        "--record",          "--restore",          "--checkpoint-dir",
     "--metrics-csv", "--checkpoints-csv", "--checkpoints-json", "--no-check",
     "--replay"};
+const std::set<std::string> kServeRejects = {
+    "--record", "--restore",    "--metrics-csv", "--checkpoints-csv", "--checkpoints-json",
+    "--check",  "--no-check",   "--replay",      "--seeds",           "--jobs",
+    "--junit",  "--failing-dir"};
 const std::set<std::string> kReplayRejects = {"--seed",   "--until-ms",   "--restore",
                                               "--record", "--seeds",      "--jobs",
                                               "--junit",  "--failing-dir"};
@@ -144,6 +162,8 @@ struct Options {
     int jobs = 0;  // 0: the number of CPUs
     std::string junit;
     std::string failing_dir = "sluice-failures";
+    std::string serve;  // --serve ADDRESS
+    bool allow_remote = false;
     std::string log_level;  // as given, for the processes of a sweep
     // Unset: check when the scenario has faults or an expect block, and
     // not on replay.
@@ -242,6 +262,15 @@ std::optional<int> checkModes(const Options& options, UsageError&& usageError) {
     if (options.scenario.empty()) {
         return usageError("missing scenario file");
     }
+    if (!options.serve.empty()) {
+        if (std::string flag = rejected(kServeRejects); !flag.empty()) {
+            return usageError(flag + " cannot be used with --serve");
+        }
+        return std::nullopt;
+    }
+    if (options.allow_remote) {
+        return usageError("--allow-remote needs --serve ADDRESS");
+    }
     if (options.seeds) {
         if (std::string flag = rejected(kSweepRejects); !flag.empty()) {
             return usageError(flag + " cannot be used with --seeds");
@@ -287,6 +316,11 @@ bool parseValueOption(const std::string& arg, const char* text, Options* options
                               : arg == "--junit"           ? options->junit
                                                            : options->checkpoints_json;
         target = text;
+    } else if (arg == "--serve") {
+        if (!text || !*text) {
+            return needs("an address, such as tcp://127.0.0.1:7411");
+        }
+        options->serve = text;
     } else if (arg == "--checkpoint-dir" || arg == "--restore" || arg == "--replay" ||
                arg == "--failing-dir") {
         if (!text || !*text) {
@@ -341,6 +375,8 @@ std::optional<int> parseArguments(int argc, char** argv, Options* options) {
         std::string error;
         if (arg == "--check" || arg == "--no-check") {
             options->check = arg == "--check";
+        } else if (arg == "--allow-remote") {
+            options->allow_remote = true;
         } else if (parseValueOption(arg, i + 1 < argc ? argv[i + 1] : nullptr, options, &error)) {
             if (!error.empty()) {
                 return usageError(error);
@@ -1232,6 +1268,9 @@ int main(int argc, char** argv) {
     }
     if (options.seeds) {
         return runSweep(options, argv[0]);
+    }
+    if (!options.serve.empty()) {
+        return runServe(options.scenario, options.serve, options.allow_remote, options.engine);
     }
     return runScenario(options);
 }

@@ -125,11 +125,19 @@ public:
     void addEventObserver(std::function<void(const SimEvent&)> observer) {
         observers_.push_back(std::move(observer));
     }
+    // Called for every protocol phase a task or the checkpoint coordinator
+    // reports, barrier progress included, before faults triggered by it fire.
+    // Observers must not change the run.
+    void addProtocolObserver(std::function<void(const ProtocolEvent&)> observer) {
+        protocol_observers_.push_back(std::move(observer));
+    }
 
     Nanos now() const { return sim_->now(); }
     Nanos untilNs() const { return until_ns_; }
     uint64_t seed() const { return seed_; }
     uint64_t eventCount() const { return sim_->eventCount(); }
+    // Simulated time of the next event, or -1 when none is queued.
+    Nanos nextEventTime() const { return sim_->nextEventTime(); }
     // Running digest of the event stream and the sinks' output.
     uint64_t digest() const;
     std::string digestHex() const;
@@ -163,6 +171,8 @@ public:
     const std::vector<int64_t>& retainedCheckpoints() const { return retained_; }
     // The task of (vertex, subtask), or null.
     const StreamTask* task(int vertex, int subtask) const;
+    // The simulated TaskManagers, by index. A killed one reports killed().
+    const std::vector<std::unique_ptr<TaskManager>>& taskManagers() const { return task_managers_; }
 
 private:
     Engine() = default;
@@ -266,6 +276,7 @@ private:
     RunState run_state_ = RunState::kRunning;
     std::atomic<bool> pause_requested_{false};
     std::vector<std::function<void(const SimEvent&)>> observers_;
+    std::vector<std::function<void(const ProtocolEvent&)>> protocol_observers_;
 };
 
 }  // namespace sluice::sim

@@ -340,6 +340,12 @@ bool Engine::phaseMatches(const scenario::PhaseTrigger& trigger, const ProtocolE
 }
 
 void Engine::onProtocolEvent(const ProtocolEvent& event) {
+    for (const auto& observer : protocol_observers_) {
+        observer(event);
+    }
+    if (event.phase >= ProtocolPhase::kBarrierReceived) {
+        return;  // barrier progress phases are not fault triggers
+    }
     for (size_t i = 0; i < pending_faults_.size(); ++i) {
         PendingFault& pending = pending_faults_[i];
         if (pending.fired || !pending.fault.trigger().has_phase()) {

@@ -1,6 +1,10 @@
 #pragma once
 
+#include "sim/engine.h"
+
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace zmq {
@@ -19,6 +23,11 @@ struct EngineServiceOptions {
     bool allow_remote = false;
     // Upper bound of telemetry frames per second while playing.
     int max_frames_per_second = 30;
+    // Options of every engine the service builds; LoadScenario's seed
+    // overrides engine.seed.
+    EngineOptions engine;
+    // Loaded by start(), before any client connects, when not empty.
+    std::string scenario_path;
 };
 
 // Serves one Engine over the engine protocol (proto/engine_protocol.proto).
@@ -40,6 +49,8 @@ public:
     void stop();
     // Blocks until a Shutdown request arrives or stop() is called.
     void wait();
+    // Waits at most `timeout`. Returns true when the service has stopped.
+    bool waitFor(std::chrono::milliseconds timeout);
     // The bound telemetry address, with the port filled in for "tcp://...:0".
     std::string telemetryAddress() const;
     std::string commandAddress() const;

@@ -23,8 +23,10 @@ namespace sluice::ui {
 // engine; results arrive as queued signals on the GUI thread.
 //
 // Errors: a reply of another protocol version, or no reply within
-// replyTimeoutMs(), emits connectionLost with a message for the user, and
-// later sends fail the same way until connect is called again.
+// replyTimeoutMs() while no telemetry arrives either, emits connectionLost
+// with a message for the user. Later sends fail the same way until connectTo
+// is called again. The service publishes a frame about every second during a
+// long command, such as a seek that re-executes the run.
 class EngineClient : public QObject {
     Q_OBJECT
 
@@ -46,6 +48,7 @@ public:
     // The reply arrives through replyReceived with the same id.
     uint64_t send(protocol::Request request);
 
+    // Takes effect at the next connectTo.
     int replyTimeoutMs() const { return reply_timeout_ms_; }
     void setReplyTimeoutMs(int timeout_ms) { reply_timeout_ms_ = timeout_ms; }
     bool isConnected() const;
@@ -62,6 +65,7 @@ private:
     class Worker;
     std::unique_ptr<Worker> worker_;
     int reply_timeout_ms_ = 5000;
+    uint64_t next_request_id_ = 0;
 };
 
 }  // namespace sluice::ui

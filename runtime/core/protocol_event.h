@@ -15,6 +15,12 @@ enum class ProtocolPhase : uint8_t {
     kAllAcknowledged,      // every acknowledgement arrived, before the notifications
     kAfterNotify,          // a subtask received notifyCheckpointComplete
     kDuringRestore,        // a subtask started restoring state
+    // Barrier progress for observers such as the engine protocol's event
+    // stream. Faults cannot be triggered at these phases.
+    kBarrierReceived,         // a subtask handled a barrier on one input channel
+    kBarrierAligned,          // a subtask has the barriers of all its input channels
+    kBarrierForwarded,        // a subtask queued the barrier on its outputs
+    kCheckpointAcknowledged,  // a subtask sent its acknowledgement
 };
 
 struct ProtocolEvent {
@@ -23,6 +29,7 @@ struct ProtocolEvent {
     int vertex = -1;  // -1 for coordinator phases
     int subtask = -1;
     int64_t attempt = 0;
+    int channel = -1;  // task-wide input channel index for kBarrierReceived
 };
 
 }  // namespace sluice

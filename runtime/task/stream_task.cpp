@@ -799,10 +799,10 @@ void StreamTask::cancelNetwork() {
     }
 }
 
-void StreamTask::report(ProtocolPhase phase, int64_t checkpoint_id) {
+void StreamTask::report(ProtocolPhase phase, int64_t checkpoint_id, int channel) {
     if (spec_.protocol_listener) {
         spec_.protocol_listener(
-            {phase, checkpoint_id, spec_.id.vertex, spec_.id.subtask, spec_.attempt});
+            {phase, checkpoint_id, spec_.id.vertex, spec_.id.subtask, spec_.attempt, channel});
     }
 }
 

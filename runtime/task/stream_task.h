@@ -87,6 +87,8 @@ public:
     // vertex().in_edges[i].
     ResultPartition& partition(int i) { return *partitions_[size_t(i)]; }
     InputGate& gate(int i) { return *gates_[size_t(i)]; }
+    const ResultPartition& partition(int i) const { return *partitions_[size_t(i)]; }
+    const InputGate& gate(int i) const { return *gates_[size_t(i)]; }
     int partitionCount() const { return int(partitions_.size()); }
     int gateCount() const { return int(gates_.size()); }
 
@@ -216,7 +218,7 @@ private:
     }
     void fail(const std::string& cause);
     void cancelNetwork();
-    void report(ProtocolPhase phase, int64_t checkpoint_id);
+    void report(ProtocolPhase phase, int64_t checkpoint_id, int channel = -1);
     void setState(ExecutionState state, const std::string& cause = {});
     void setActivity(TaskActivity activity);
     void scheduleFlushIfNeeded();

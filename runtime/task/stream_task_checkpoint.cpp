@@ -110,6 +110,7 @@ void StreamTask::handleBarrier(int flat, const NetworkBuffer& barrier) {
         // Buffers recorded on arrival were persisted already.
         persistOvertaken(flat, barrier.overtaken_buffers);
     }
+    report(ProtocolPhase::kBarrierReceived, id, flat);
     markBarrierReceived(flat);
 }
 
@@ -131,6 +132,7 @@ void StreamTask::markBarrierReceived(int flat) {
         return;
     }
     checkpoint_.alignment_ns = env_.now() - checkpoint_.first_barrier_ns;
+    report(ProtocolPhase::kBarrierAligned, checkpoint_.id);
     unblockAllChannels();
     if (!checkpoint_.snapshotted) {
         takeSnapshot(false);
@@ -313,6 +315,9 @@ void StreamTask::takeSnapshot(bool unaligned) {
             partition->beginStep();
         }
     }
+    if (!partitions_.empty() && !awaiting_final_checkpoint_) {
+        report(ProtocolPhase::kBarrierForwarded, checkpoint_.id);
+    }
     if (!unaligned && config.mode == CheckpointingMode::kAlignedWithTimeout &&
         !partitions_.empty() && !awaiting_final_checkpoint_ &&
         !config.bug_alignment_timeout_only_at_receiver) {
@@ -440,6 +445,7 @@ void StreamTask::sendAcknowledge(CheckpointProgress& progress) {
     ack->set_state(state.SerializeAsString());
     progress.active = false;
     env_.sendControl(spec_.node, kJobManagerNode, message);
+    report(ProtocolPhase::kCheckpointAcknowledged, progress.id);
 }
 
 void StreamTask::cancelCheckpoint(const std::string& reason) {

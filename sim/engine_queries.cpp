@@ -1,0 +1,205 @@
+#include "sim/engine_queries.h"
+
+#include "runtime/graph/partitioner.h"
+#include "sim/telemetry_frame.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+#include <vector>
+
+namespace sluice::sim {
+
+namespace {
+
+// Rows per page when a query gives no limit.
+constexpr size_t kDefaultPageRows = 1000;
+
+// The latest attempt of (vertex, subtask): Engine::tasks() keeps canceled
+// tasks of earlier attempts until the run ends.
+const StreamTask* latestTask(const Engine& engine, int vertex, int subtask) {
+    const StreamTask* latest = nullptr;
+    for (const StreamTask* task : engine.tasks()) {
+        if (task->id().vertex == vertex && task->id().subtask == subtask &&
+            (!latest || latest->attempt() < task->attempt())) {
+            latest = task;
+        }
+    }
+    return latest;
+}
+
+// A vertex is keyed when a HASH edge (keyBy) leads into it.
+bool vertexIsKeyed(const Engine& engine, int vertex) {
+    for (int edge : engine.jobGraph().vertex(vertex).in_edges) {
+        if (engine.jobGraph().edge(edge).partitioner.kind == PartitionerKind::kHash) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Ack time of `subtask` in the latest completed checkpoint, or -1.
+Nanos lastSnapshotNs(const std::vector<CheckpointStats>& history, int vertex, int subtask) {
+    for (auto it = history.rbegin(); it != history.rend(); ++it) {
+        if (it->status != CheckpointStatus::kCompleted) {
+            continue;
+        }
+        for (const auto& stats : it->subtasks) {
+            if (stats.vertex == vertex && stats.subtask == subtask) {
+                return stats.ack_time_ns;
+            }
+        }
+        return it->trigger_time_ns;
+    }
+    return -1;
+}
+
+void collectRows(const Engine& engine, int vertex, int subtask, const std::string& filter,
+                 Nanos snapshot_ns, std::vector<protocol::StateRow>* rows) {
+    const StreamTask* task = latestTask(engine, vertex, subtask);
+    if (!task) {
+        return;
+    }
+    for (int i = 0; i < task->operatorCount(); ++i) {
+        const KeyedStateBackend* backend = task->keyedStateBackend(i);
+        if (!backend) {
+            continue;
+        }
+        backend->forEachState([&](const InternalKvState& state) {
+            state.forEachEntry([&](const StateEntryView& view) {
+                if (!filter.empty() && view.key.find(filter) == std::string::npos) {
+                    return;
+                }
+                protocol::StateRow row;
+                row.set_key(view.key);
+                row.set_key_group(view.key_group);
+                row.set_state_name(view.state_name);
+                row.set_value(view.value);
+                row.set_subtask(subtask);
+                row.set_last_update_ns(view.last_update_ns);
+                // NOTE: approximates "changed after the snapshot" by the
+                // subtask's acknowledgement time, which is after its snapshot.
+                row.set_changed_since_checkpoint(snapshot_ns < 0 ||
+                                                 view.last_update_ns > snapshot_ns);
+                rows->push_back(std::move(row));
+            });
+        });
+    }
+}
+
+void sortRows(std::vector<protocol::StateRow>* rows, protocol::QueryKeyedState::SortColumn sort,
+              bool descending) {
+    auto key = [sort](const protocol::StateRow& row) {
+        switch (sort) {
+            case protocol::QueryKeyedState::SORT_KEY_GROUP:
+                return std::make_tuple(std::string(), row.key_group(), row.key(), row.state_name(),
+                                       row.subtask());
+            case protocol::QueryKeyedState::SORT_STATE_NAME:
+                return std::make_tuple(row.state_name(), 0, row.key(), std::string(),
+                                       row.subtask());
+            case protocol::QueryKeyedState::SORT_VALUE:
+                return std::make_tuple(row.value(), 0, row.key(), row.state_name(), row.subtask());
+            default:
+                return std::make_tuple(row.key(), 0, row.state_name(), std::string(),
+                                       row.subtask());
+        }
+    };
+    std::stable_sort(rows->begin(), rows->end(), [&](const auto& a, const auto& b) {
+        return descending ? key(b) < key(a) : key(a) < key(b);
+    });
+}
+
+}  // namespace
+
+protocol::JobGraph queryJobGraph(const Engine& engine) {
+    protocol::JobGraph graph;
+    graph.set_job_name(engine.scenario().proto.job().name());
+    graph.set_task_managers(int(engine.scenario().proto.cluster().task_managers()));
+    for (const JobVertex& vertex : engine.jobGraph().vertices()) {
+        auto* out = graph.add_vertices();
+        out->set_id(vertex.id);
+        out->set_name(vertex.name);
+        for (int node : vertex.nodes) {
+            out->add_operators(engine.streamGraph().node(node).name);
+        }
+        out->set_parallelism(vertex.parallelism);
+        out->set_max_parallelism(vertex.max_parallelism);
+        out->set_keyed(vertexIsKeyed(engine, vertex.id));
+    }
+    for (const JobEdge& edge : engine.jobGraph().edges()) {
+        auto* out = graph.add_edges();
+        out->set_source_vertex(edge.source_vertex);
+        out->set_target_vertex(edge.target_vertex);
+        out->set_partitioning(partitionerName(edge.partitioner.kind));
+    }
+    return graph;
+}
+
+std::string queryKeyedState(const Engine& engine, const protocol::QueryKeyedState& query,
+                            protocol::KeyedStatePage* page) {
+    if (query.checkpoint_id() != 0) {
+        // TODO: read keyed state from a retained checkpoint's snapshot files.
+        return "reading keyed state from checkpoint " + std::to_string(query.checkpoint_id()) +
+               " is not supported yet; query the live state (checkpoint_id 0)";
+    }
+    const auto& vertices = engine.jobGraph().vertices();
+    if (query.vertex() < 0 || size_t(query.vertex()) >= vertices.size()) {
+        return "unknown vertex " + std::to_string(query.vertex()) + "; the job has vertices 0 to " +
+               std::to_string(int(vertices.size()) - 1);
+    }
+    int parallelism = vertices[size_t(query.vertex())].parallelism;
+    if (query.subtask() < -1 || query.subtask() >= parallelism) {
+        return "unknown subtask " + std::to_string(query.subtask()) + " of vertex '" +
+               vertices[size_t(query.vertex())].name + "'; expected -1 (all) or 0 to " +
+               std::to_string(parallelism - 1);
+    }
+    auto history = engine.checkpointHistory();
+    std::vector<protocol::StateRow> rows;
+    for (int subtask = 0; subtask < parallelism; ++subtask) {
+        if (query.subtask() == -1 || query.subtask() == subtask) {
+            collectRows(engine, query.vertex(), subtask, query.key_filter(),
+                        lastSnapshotNs(history, query.vertex(), subtask), &rows);
+        }
+    }
+    sortRows(&rows, query.sort(), query.descending());
+    page->set_total(rows.size());
+    page->set_offset(query.offset());
+    size_t limit = query.limit() == 0 ? kDefaultPageRows : query.limit();
+    for (size_t i = query.offset(); i < rows.size() && i < size_t(query.offset()) + limit; ++i) {
+        *page->add_rows() = std::move(rows[i]);
+    }
+    return {};
+}
+
+protocol::MetricsPage queryMetrics(const Engine& engine, const protocol::QueryMetrics& query) {
+    std::set<std::string> wanted(query.metrics().begin(), query.metrics().end());
+    std::vector<std::string> names = engine.vertexNames();
+    protocol::MetricsPage page;
+    for (const MetricSample& sample : engine.metrics().samples()) {
+        if (sample.time_ms * kNanosPerMilli < query.from_ns()) {
+            continue;
+        }
+        const char* metric = metricName(sample.metric);
+        if (!wanted.empty() && !wanted.count(metric)) {
+            continue;
+        }
+        auto* out = page.add_samples();
+        out->set_time_ms(sample.time_ms);
+        out->set_task(names.at(size_t(sample.vertex)));
+        out->set_subtask(sample.subtask);
+        out->set_metric(metric);
+        out->set_value(sample.value);
+    }
+    return page;
+}
+
+protocol::CheckpointHistory queryCheckpoints(const Engine& engine,
+                                             const std::map<int64_t, uint64_t>& trigger_events) {
+    protocol::CheckpointHistory history;
+    for (const auto& stats : engine.checkpointHistory()) {
+        *history.add_checkpoints() = checkpointMark(engine, stats, trigger_events);
+    }
+    return history;
+}
+
+}  // namespace sluice::sim

@@ -12,6 +12,8 @@
 #include <QElapsedTimer>
 #include <QTimer>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <set>
@@ -61,6 +63,8 @@ private:
     QElapsedTimer since_play_;
     QElapsedTimer since_probe_;
     double max_stall_ms_ = 0;
+    double thread_cpu_start_seconds_ = 0;
+    double process_cpu_start_seconds_ = 0;
     bool measuring_ = false;
     bool finished_ = false;
 };
@@ -103,6 +107,8 @@ void Driver::beginPlay() {
     session_->setSpeed(0);
     session_->play();
     measuring_ = true;
+    thread_cpu_start_seconds_ = cpuSeconds(false);
+    process_cpu_start_seconds_ = cpuSeconds(true);
     since_play_.start();
     since_probe_.start();
     probe_.start();
@@ -141,6 +147,8 @@ void Driver::finish(std::optional<std::string> stopped_early) {
     measuring_ = false;
     probe_.stop();
     deadline_.stop();
+    result_->gui_thread_cpu_seconds = cpuSeconds(false) - thread_cpu_start_seconds_;
+    result_->process_cpu_seconds = cpuSeconds(true) - process_cpu_start_seconds_;
     result_->stopped_early = std::move(stopped_early);
     result_->job_graph = session_->jobGraph();
     protocol::Request pause;
@@ -205,6 +213,13 @@ int64_t sourceRecords(const protocol::JobGraph& graph, const protocol::Frame& fr
         }
     }
     return records;
+}
+
+double cpuSeconds(bool whole_process) {
+    rusage usage{};
+    getrusage(whole_process ? RUSAGE_SELF : RUSAGE_THREAD, &usage);
+    auto seconds = [](const timeval& time) { return double(time.tv_sec) + time.tv_usec / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 }  // namespace sluice::gui_bench

@@ -34,6 +34,12 @@ struct GuiRunResult {
     uint64_t events = 0;
     // Wall time from the Play request to the receipt of the last frame.
     double wall_seconds = 0;
+    // CPU time (user and system) from the Play request to the end of the
+    // measurement: of the GUI thread, and of the whole process. The rest of
+    // the process is mostly the engine thread, the client's socket thread
+    // and the ZeroMQ I/O thread.
+    double gui_thread_cpu_seconds = 0;
+    double process_cpu_seconds = 0;
     protocol::Frame last_frame;
     protocol::JobGraph job_graph;
     QString platform;
@@ -53,5 +59,9 @@ GuiRunResult runGui(const GuiRunOptions& options);
 // Sum of records_out over the subtasks of the job's sources (vertices
 // without an incoming edge).
 int64_t sourceRecords(const protocol::JobGraph& graph, const protocol::Frame& frame);
+
+// CPU time (user and system) of the calling thread, or with `whole_process`
+// of every thread of the process, in seconds.
+double cpuSeconds(bool whole_process);
 
 }  // namespace sluice::gui_bench

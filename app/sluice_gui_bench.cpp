@@ -51,6 +51,7 @@ constexpr int64_t kDefaultUntilMs = int64_t(24) * 3600 * 1000;
 
 struct HeadlessResult {
     double wall_seconds = 0;
+    double cpu_seconds = 0;
     int64_t records = 0;
     uint64_t events = 0;
     std::string digest;
@@ -71,7 +72,9 @@ HeadlessResult runHeadless(const std::string& path, uint64_t seed, int64_t until
     }
     sluice::sim::Engine& engine = *std::get<std::unique_ptr<sluice::sim::Engine>>(built);
     auto start = std::chrono::steady_clock::now();
+    double cpu_start_seconds = sluice::gui_bench::cpuSeconds(false);
     engine.runUntilTime(until_ns);
+    result.cpu_seconds = sluice::gui_bench::cpuSeconds(false) - cpu_start_seconds;
     result.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     sluice::protocol::Frame frame = sluice::sim::buildFrame(engine, {}, {});
@@ -119,6 +122,9 @@ void printGui(const GuiRunOptions& options, GuiRunResult& gui) {
     std::printf("events_received_per_second: %.0f\n",
                 perSecond(double(gui.events), gui.wall_seconds));
     std::printf("simulated_seconds: %.3f\n", double(status.now_ns()) / 1e9);
+    std::printf("gui_thread_cpu_seconds: %.3f\n", gui.gui_thread_cpu_seconds);
+    std::printf("other_threads_cpu_seconds: %.3f\n",
+                gui.process_cpu_seconds - gui.gui_thread_cpu_seconds);
 }
 
 void printComparison(const GuiRunResult& gui, const HeadlessResult& headless) {
@@ -138,6 +144,15 @@ void printComparison(const GuiRunResult& gui, const HeadlessResult& headless) {
     std::printf("headless_records_per_second: %.0f\n", headless_rate);
     double ratio = headless_rate > 0 ? 100.0 * gui_rate / headless_rate : 0;
     std::printf("engine_ratio_percent: %.1f\n", ratio);
+    // Records per CPU second depend much less than records per wall second on
+    // the CPU that other processes take, so they show the extra work of the
+    // GUI mode apart from scheduling delays.
+    std::printf("headless_cpu_seconds: %.3f\n", headless.cpu_seconds);
+    double gui_cpu_rate =
+        perSecond(double(gui_records), gui.process_cpu_seconds - gui.gui_thread_cpu_seconds);
+    double headless_cpu_rate = perSecond(double(headless.records), headless.cpu_seconds);
+    std::printf("engine_cpu_ratio_percent: %.1f\n",
+                headless_cpu_rate > 0 ? 100.0 * gui_cpu_rate / headless_cpu_rate : 0);
     printTarget("stall_p99", percentile(gui.stalls_ms, 0.99) < kStallP99TargetMs,
                 "stall_p99_ms < 16");
     printTarget("engine_ratio", ratio >= kEngineRatioTargetPercent, "engine_ratio_percent >= 80");

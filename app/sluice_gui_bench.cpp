@@ -142,6 +142,8 @@ void printComparison(const GuiRunResult& gui, const HeadlessResult& headless) {
     std::printf("headless_events: %llu\n", static_cast<unsigned long long>(headless.events));
     std::printf("headless_digest: %s\n", headless.digest.c_str());
     std::printf("headless_records_per_second: %.0f\n", headless_rate);
+    // NOTE: the two runs are sequential, so a change in the CPU that other
+    // processes take between them moves this ratio as much as the GUI does.
     double ratio = headless_rate > 0 ? 100.0 * gui_rate / headless_rate : 0;
     std::printf("engine_ratio_percent: %.1f\n", ratio);
     // Records per CPU second depend much less than records per wall second on

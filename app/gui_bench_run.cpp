@@ -13,6 +13,7 @@
 #include <QTimer>
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -27,6 +28,14 @@ using ui::MainWindow;
 
 // Time the scenario may take to load before the run counts as failed.
 constexpr int kLoadTimeoutMs = 60000;
+
+// CPU time of the calling thread. Cheaper than getrusage, so the probe can
+// read it at every timeout.
+double threadCpuMs() {
+    timespec time{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time);
+    return double(time.tv_sec) * 1e3 + double(time.tv_nsec) / 1e6;
+}
 
 // Loads the scenario through the window, plays it at full speed, probes the
 // GUI thread and counts telemetry until the wall time is up, then pauses the
@@ -63,6 +72,7 @@ private:
     QElapsedTimer since_play_;
     QElapsedTimer since_probe_;
     double max_stall_ms_ = 0;
+    double probe_cpu_ms_ = 0;
     double thread_cpu_start_seconds_ = 0;
     double process_cpu_start_seconds_ = 0;
     bool measuring_ = false;
@@ -111,6 +121,7 @@ void Driver::beginPlay() {
     process_cpu_start_seconds_ = cpuSeconds(true);
     since_play_.start();
     since_probe_.start();
+    probe_cpu_ms_ = threadCpuMs();
     probe_.start();
     deadline_.start();
 }
@@ -129,12 +140,20 @@ void Driver::onFrame(const protocol::Frame& frame) {
 }
 
 void Driver::onProbe() {
-    double gap_ms = double(since_probe_.nsecsElapsed()) / 1e6 - options_.probe_interval_ms;
+    double since_probe_ms = double(since_probe_.nsecsElapsed()) / 1e6;
     since_probe_.restart();
-    gap_ms = std::max(0.0, gap_ms);
+    double cpu_ms = threadCpuMs();
+    double cpu_since_probe_ms = cpu_ms - probe_cpu_ms_;
+    probe_cpu_ms_ = cpu_ms;
+    double gap_ms = std::max(0.0, since_probe_ms - options_.probe_interval_ms);
     if (result_->stalls_ms.empty() || gap_ms > max_stall_ms_) {
         max_stall_ms_ = gap_ms;
         result_->stall_max_at_seconds = double(since_play_.nsecsElapsed()) / 1e9;
+        result_->stall_max_cpu_ms = cpu_since_probe_ms;
+    }
+    if (gap_ms >= kLongStallMs) {
+        result_->long_stalls_wall_ms += since_probe_ms;
+        result_->long_stalls_cpu_ms += cpu_since_probe_ms;
     }
     result_->stalls_ms.push_back(gap_ms);
 }

@@ -16,6 +16,9 @@
 
 namespace sluice::gui_bench {
 
+// A stall this long or longer shows as a stutter: one frame at 60 Hz.
+constexpr double kLongStallMs = 16;
+
 struct GuiRunOptions {
     QString scenario_path;
     double seconds = 30;  // wall time of play
@@ -29,6 +32,14 @@ struct GuiRunResult {
     std::vector<double> stalls_ms;
     // Wall time since the Play request at which the longest stall ended.
     double stall_max_at_seconds = 0;
+    // CPU time of the GUI thread from the probe timeout before the longest
+    // stall to the one that ended it. Far below the stall, it means that the
+    // thread waited (for a core, or blocked) rather than worked.
+    double stall_max_cpu_ms = 0;
+    // Sums over the stalls of at least kLongStallMs: their wall time, with
+    // the probe interval, and the GUI thread's CPU time during them.
+    double long_stalls_wall_ms = 0;
+    double long_stalls_cpu_ms = 0;
     uint64_t frames = 0;
     uint64_t event_batches = 0;
     uint64_t events = 0;

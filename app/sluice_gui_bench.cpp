@@ -131,35 +131,45 @@ void printGui(const GuiRunOptions& options, GuiRunResult& gui) {
                 gui.process_cpu_seconds - gui.gui_thread_cpu_seconds);
 }
 
-void printComparison(const GuiRunResult& gui, const HeadlessResult& headless) {
+void printRuns(const GuiRunResult& gui, int64_t gui_records, const HeadlessResult& headless) {
     const sluice::protocol::Status& status = gui.last_frame.status();
-    int64_t gui_records = sluice::gui_bench::sourceRecords(gui.job_graph, gui.last_frame);
-    double gui_rate = perSecond(double(gui_records), gui.wall_seconds);
-    double headless_rate = perSecond(double(headless.records), headless.wall_seconds);
     std::printf("gui_wall_seconds: %.3f\n", gui.wall_seconds);
     std::printf("gui_records: %lld\n", static_cast<long long>(gui_records));
     std::printf("gui_events: %llu\n", static_cast<unsigned long long>(status.event_index()));
     std::printf("gui_digest: %s\n", status.digest().c_str());
-    std::printf("gui_records_per_second: %.0f\n", gui_rate);
+    std::printf("gui_records_per_second: %.0f\n", perSecond(double(gui_records), gui.wall_seconds));
     std::printf("headless_wall_seconds: %.3f\n", headless.wall_seconds);
+    std::printf("headless_cpu_seconds: %.3f\n", headless.cpu_seconds);
     std::printf("headless_records: %lld\n", static_cast<long long>(headless.records));
     std::printf("headless_events: %llu\n", static_cast<unsigned long long>(headless.events));
     std::printf("headless_digest: %s\n", headless.digest.c_str());
-    std::printf("headless_records_per_second: %.0f\n", headless_rate);
+    std::printf("headless_records_per_second: %.0f\n",
+                perSecond(double(headless.records), headless.wall_seconds));
+}
+
+// Prints the engine's records per second with the GUI against without it,
+// by wall time and by CPU time, and the targets.
+void printComparison(const GuiRunResult& gui, const HeadlessResult& headless) {
+    int64_t gui_records = sluice::gui_bench::sourceRecords(gui.job_graph, gui.last_frame);
+    printRuns(gui, gui_records, headless);
+
     // NOTE: the two runs are sequential, so a change in the CPU that other
     // processes take between them can move this ratio more than the GUI
     // does.
+    double gui_rate = perSecond(double(gui_records), gui.wall_seconds);
+    double headless_rate = perSecond(double(headless.records), headless.wall_seconds);
     double ratio = headless_rate > 0 ? 100.0 * gui_rate / headless_rate : 0;
     std::printf("engine_ratio_percent: %.1f\n", ratio);
+
     // Records per CPU second depend much less than records per wall second on
     // the CPU that other processes take, so they show the extra work of the
     // GUI mode apart from scheduling delays.
-    std::printf("headless_cpu_seconds: %.3f\n", headless.cpu_seconds);
     double gui_cpu_rate =
         perSecond(double(gui_records), gui.process_cpu_seconds - gui.gui_thread_cpu_seconds);
     double headless_cpu_rate = perSecond(double(headless.records), headless.cpu_seconds);
     std::printf("engine_cpu_ratio_percent: %.1f\n",
                 headless_cpu_rate > 0 ? 100.0 * gui_cpu_rate / headless_cpu_rate : 0);
+
     printTarget("stall_p99", percentile(gui.stalls_ms, 0.99) < kStallP99TargetMs,
                 "stall_p99_ms < 16");
     printTarget("engine_ratio", ratio >= kEngineRatioTargetPercent, "engine_ratio_percent >= 80");

@@ -73,6 +73,7 @@ private Q_SLOTS:
     void droppedFileOpensAndIsRecent();
     void flightsFailsWithoutSourceRewind();
     void previousCheckpointSeeksBack();
+    void quickPressesAllMove();
     void recordingReplaysInjectedFault();
     void runMenuListsShortcuts();
     void metricsCsvEqualsSluiceRun();
@@ -205,6 +206,27 @@ void TestGuiEndToEnd::previousCheckpointSeeksBack() {
             (event.kind() == protocol::Event::CHECKPOINT_COMPLETED && event.checkpoint_id() == 2);
     }
     QVERIFY(second_completed);
+}
+
+// Presses that come faster than the moves end are queued, not refused:
+// three quick presses of Next Checkpoint reach checkpoint 3, and no error
+// dialog opens.
+void TestGuiEndToEnd::quickPressesAllMove() {
+    test::ServedEngine engine;
+    QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
+    ui::MainWindow window(engine.session.get());
+    window.openFile(flightsPath());
+    QTRY_COMPARE_WITH_TIMEOUT(engine.session->status().run_state(), protocol::PAUSED,
+                              kLoadTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(window.scene()->vertexItemCount(), 3, kLoadTimeoutMs);
+    ui::TransportBar* transport = window.transportBar();
+    for (int press = 0; press < 3; ++press) {
+        transport->nextCheckpointAction()->trigger();
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(lastCompletedCheckpoint(*window.timeline()) == 3 &&
+                                 engine.session->status().run_state() == protocol::PAUSED,
+                             kRunTimeoutMs);
+    QVERIFY2(window.lastError().isEmpty(), qPrintable(window.lastError()));
 }
 
 // A recording saved after a fault injected from the GUI replays that fault

@@ -16,6 +16,8 @@ EngineSession::EngineSession(EngineClient* client, QObject* parent)
     connect(client_, &EngineClient::connectionLost, this, [this](const QString& message) {
         qCWarning(lcUiSession) << "connection lost:" << message;
         handlers_.clear();
+        queued_moves_.clear();
+        move_in_flight_ = false;
         keep_alive_->stop();
         Q_EMIT connectionLost(message);
     });
@@ -105,6 +107,7 @@ void EngineSession::adoptLoadedRun() {
 }
 
 void EngineSession::loadScenario(const QString& path, const QString& text) {
+    queued_moves_.clear();
     protocol::Request request;
     request.mutable_load_scenario()->set_path(path.toStdString());
     if (!text.isEmpty()) {
@@ -115,6 +118,7 @@ void EngineSession::loadScenario(const QString& path, const QString& text) {
 }
 
 void EngineSession::loadRecording(const QString& path) {
+    queued_moves_.clear();
     protocol::Request request;
     request.mutable_load_recording()->set_path(path.toStdString());
     this->request(std::move(request),
@@ -128,6 +132,7 @@ void EngineSession::play() {
 }
 
 void EngineSession::pause() {
+    queued_moves_.clear();
     protocol::Request request;
     request.mutable_pause();
     this->request(std::move(request));
@@ -142,25 +147,52 @@ void EngineSession::setSpeed(double sim_ms_per_wall_second) {
 void EngineSession::stepEvent(uint32_t count) {
     protocol::Request request;
     request.mutable_step_event()->set_count(count);
-    this->request(std::move(request));
+    sendMove(std::move(request));
 }
 
 void EngineSession::stepToBarrierEvent() {
     protocol::Request request;
     request.mutable_step_to_barrier_event();
-    this->request(std::move(request));
+    sendMove(std::move(request));
 }
 
 void EngineSession::runToCheckpoint(protocol::RunToCheckpoint::Direction direction) {
     protocol::Request request;
     request.mutable_run_to_checkpoint()->set_direction(direction);
-    this->request(std::move(request), [this](const protocol::Reply& reply) { onMoved(reply); });
+    sendMove(std::move(request));
 }
 
 void EngineSession::seek(uint64_t event_index) {
     protocol::Request request;
     request.mutable_seek()->set_event_index(event_index);
-    this->request(std::move(request), [this](const protocol::Reply& reply) { onMoved(reply); });
+    sendMove(std::move(request));
+}
+
+void EngineSession::sendMove(protocol::Request request) {
+    constexpr size_t kMaxQueuedMoves = 16;
+    if (move_in_flight_) {
+        if (queued_moves_.size() >= kMaxQueuedMoves) {
+            qCInfo(lcUiSession) << "move dropped:" << queued_moves_.size() << "moves queued";
+            return;
+        }
+        queued_moves_.push_back(std::move(request));
+        return;
+    }
+    move_in_flight_ = true;
+    this->request(std::move(request), [this](const protocol::Reply& reply) {
+        onMoved(reply);
+        move_in_flight_ = false;
+        sendNextMove();
+    });
+}
+
+void EngineSession::sendNextMove() {
+    if (queued_moves_.empty()) {
+        return;
+    }
+    protocol::Request next = std::move(queued_moves_.front());
+    queued_moves_.pop_front();
+    sendMove(std::move(next));
 }
 
 void EngineSession::onMoved(const protocol::Reply& reply) {

@@ -7,6 +7,7 @@
 
 class QTimer;
 
+#include <deque>
 #include <functional>
 #include <map>
 
@@ -81,6 +82,11 @@ private:
     void onFrame(const protocol::Frame& frame);
     void afterLoad(const protocol::Reply& reply, const QString& path);
     void onMoved(const protocol::Reply& reply);
+    // Sends a command that moves the run, or queues it while another move
+    // runs: the engine takes one move at a time, and key presses come
+    // faster than long moves end.
+    void sendMove(protocol::Request request);
+    void sendNextMove();
 
     void sendKeepAlive();
 
@@ -89,6 +95,8 @@ private:
     std::map<uint64_t, ReplyHandler> handlers_;
     protocol::Status status_;
     protocol::JobGraph job_graph_;
+    bool move_in_flight_ = false;
+    std::deque<protocol::Request> queued_moves_;
 };
 
 }  // namespace sluice::ui

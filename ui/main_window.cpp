@@ -153,8 +153,15 @@ void MainWindow::connectSession() {
     connect(session_, &EngineSession::frameReceived, this, &MainWindow::onFrame);
     connect(session_, &EngineSession::eventsReceived, event_log_->model(),
             &EventLogModel::appendEvents);
-    connect(session_, &EngineSession::commandFailed, this,
-            [this](const QString& message) { showError(tr("Command failed"), message); });
+    connect(session_, &EngineSession::commandFailed, this, [this](const QString& message) {
+        // A command sent while a long move runs is refused; that is no
+        // error the user must acknowledge.
+        if (message.startsWith(QStringLiteral("the engine is busy"))) {
+            statusBar()->showMessage(tr("Still moving; the command was not run."), 4000);
+            return;
+        }
+        showError(tr("Command failed"), message);
+    });
     connect(session_, &EngineSession::connectionLost, this, [this](const QString& message) {
         transport_->setRunState(protocol::EMPTY);
         state_label_->setText(tr("disconnected"));

@@ -57,6 +57,9 @@ void TelemetryEvents::onProtocolEvent(const ProtocolEvent& event) {
     switch (event.phase) {
         case ProtocolPhase::kCheckpointTriggered:
             trigger_events_[event.checkpoint_id] = engine_->eventCount();
+            // A final checkpoint sends no barriers, so its trigger is where
+            // stepping to the next barrier event stops.
+            ++barrier_events_;
             add(Kind::CHECKPOINT_TRIGGERED, "checkpoint " + id + " triggered");
             break;
         case ProtocolPhase::kBarrierReceived:

@@ -18,6 +18,7 @@
 #include <QtTest>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -192,6 +193,7 @@ private Q_SLOTS:
     void roundTripEveryCommandInproc();
     void roundTripOverTcp();
     void backwardSeekSameDigest();
+    void barrierStepStopsAtFinalCheckpoint();
     void previousCheckpointSameDigest();
     void pauseInterruptsLongSeek();
     void stepPublishesOneFrame();
@@ -252,11 +254,15 @@ void TestEngineProtocol::roundTripEveryCommandInproc() {
     QVERIFY(h.latest_frame.channels_size() > 0);
     QCOMPARE(h.latest_frame.task_managers_size(), 2);
 
+    // The first stop is the trigger, the next one a source's barrier.
     protocol::Request barrier;
     barrier.mutable_step_to_barrier_event();
     reply = h.call(barrier);
     QCOMPARE(reply.error(), std::string());
     QVERIFY(reply.status().event_index() > 100);
+    QVERIFY(waitUntil([&] { return h.hasEvent(protocol::Event::CHECKPOINT_TRIGGERED); }));
+    reply = h.call(barrier);
+    QCOMPARE(reply.error(), std::string());
     QVERIFY(waitUntil([&] { return h.hasEvent(protocol::Event::BARRIER_EMITTED); }));
 
     reply = h.runToCheckpoint(protocol::RunToCheckpoint::NEXT);
@@ -353,6 +359,33 @@ void TestEngineProtocol::roundTripOverTcp() {
         return h.frames > 0;
     }));
     QVERIFY(h.latest_frame.status().event_index() > 1000);
+}
+
+// The final checkpoint of a bounded job sends no barriers; stepping to the
+// next barrier event after the last periodic checkpoint stops at its
+// trigger instead of running to the end.
+void TestEngineProtocol::barrierStepStopsAtFinalCheckpoint() {
+    Harness h("final-checkpoint-step");
+    QCOMPARE(h.load(flights()).error(), std::string());
+    QCOMPARE(h.setSpeed(0).error(), std::string());
+    protocol::Reply reply = h.seek(std::numeric_limits<uint32_t>::max());
+    QCOMPARE(reply.status().run_state(), protocol::FINISHED);
+
+    protocol::Request checkpoints;
+    checkpoints.mutable_query_checkpoints();
+    reply = h.call(checkpoints);
+    const int count = reply.checkpoints().checkpoints_size();
+    QVERIFY(count >= 2);
+    const protocol::CheckpointMark& final_mark = reply.checkpoints().checkpoints(count - 1);
+    const protocol::CheckpointMark& before = reply.checkpoints().checkpoints(count - 2);
+    QCOMPARE(h.seek(before.end_event()).status().event_index(), before.end_event());
+
+    protocol::Request barrier;
+    barrier.mutable_step_to_barrier_event();
+    reply = h.call(barrier);
+    QCOMPARE(reply.error(), std::string());
+    QVERIFY(reply.status().run_state() != protocol::FINISHED);
+    QVERIFY(reply.status().event_index() <= final_mark.end_event());
 }
 
 void TestEngineProtocol::backwardSeekSameDigest() {

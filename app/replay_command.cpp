@@ -31,7 +31,7 @@ void printReplayHeader(const Options& options, const sluice::sim::Recording& rec
             sluice::sim::buildVersion());
     }
     std::printf(
-        "recorded: %zu faults (%zu injected at run time, applied again at their event "
+        "recorded faults: %zu (%zu injected at run time, applied again at their event "
         "index), %zu checkpoint digests, %s at event %llu\n",
         recording.faults.size(), injected, recording.checkpoints.size(),
         recording.final.run_state().c_str(),

@@ -193,7 +193,7 @@ void MainWindow::onStatus(const protocol::Status& status) {
         (status.job_status().empty()
              ? QString()
              : tr(", job %1").arg(QString::fromStdString(status.job_status()))) +
-        (status.num_restarts() > 0 ? tr(", %1 restarts").arg(status.num_restarts()) : QString()));
+        (status.num_restarts() > 0 ? tr(", restarts: %1").arg(status.num_restarts()) : QString()));
     time_label_->setText(tr("t = %1 s").arg(status.now_ns() / 1e9, 0, 'f', 3));
     seed_label_->setText(tr("seed %1").arg(status.seed()));
     rate_label_->setText(tr("%1 events/s").arg(status.events_per_second(), 0, 'f', 0));

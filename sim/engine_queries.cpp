@@ -1,6 +1,8 @@
 #include "sim/engine_queries.h"
 
 #include "runtime/graph/partitioner.h"
+#include "sim/checkpoint_series.h"
+#include "sim/metrics_decimation.h"
 #include "sim/telemetry_frame.h"
 
 #include <algorithm>
@@ -109,6 +111,32 @@ void sortRows(std::vector<protocol::StateRow>* rows, protocol::QueryKeyedState::
     });
 }
 
+// Keeps at most `max_points` samples of each series, in page order.
+void decimatePage(protocol::MetricsPage* page, size_t max_points) {
+    std::map<std::tuple<std::string, int, std::string>, std::vector<int>> series;
+    for (int i = 0; i < page->samples_size(); ++i) {
+        const protocol::MetricSample& sample = page->samples(i);
+        series[{sample.task(), sample.subtask(), sample.metric()}].push_back(i);
+    }
+    std::vector<int> kept;
+    for (const auto& [key, rows] : series) {
+        std::vector<double> values;
+        values.reserve(rows.size());
+        for (int row : rows) {
+            values.push_back(page->samples(row).value());
+        }
+        for (size_t position : decimatedPositions(values, max_points)) {
+            kept.push_back(rows[position]);
+        }
+    }
+    std::sort(kept.begin(), kept.end());
+    protocol::MetricsPage decimated;
+    for (int row : kept) {
+        *decimated.add_samples() = std::move(*page->mutable_samples(row));
+    }
+    *page = std::move(decimated);
+}
+
 }  // namespace
 
 protocol::JobGraph queryJobGraph(const Engine& engine) {
@@ -189,6 +217,12 @@ protocol::MetricsPage queryMetrics(const Engine& engine, const protocol::QueryMe
         out->set_subtask(sample.subtask);
         out->set_metric(metric);
         out->set_value(sample.value);
+    }
+    if (query.include_checkpoint_series()) {
+        appendCheckpointSeries(engine, query.from_ns(), query.metrics(), &page);
+    }
+    if (query.max_points_per_series() > 0) {
+        decimatePage(&page, query.max_points_per_series());
     }
     return page;
 }

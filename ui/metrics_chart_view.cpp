@@ -1,7 +1,9 @@
 #include "ui/metrics_chart_view.h"
 
+#include <QCursor>
 #include <QKeyEvent>
 #include <QMouseEvent>
+#include <QToolTip>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -14,6 +16,8 @@ namespace {
 
 constexpr double kWheelZoomFactor = 1.25;
 constexpr int kKeyPanPixels = 40;
+// More entries than this leave no room for the plot in a dock.
+constexpr size_t kMaxLegendEntries = 10;
 
 // Watermarks at Long.MIN_VALUE or MAX_VALUE mean "no watermark yet".
 bool isWatermarkExtreme(double value) {
@@ -47,7 +51,8 @@ MetricsChartView::MetricsChartView(QWidget* parent)
     setRenderHint(QPainter::Antialiasing);
     setRubberBand(QChartView::RectangleRubberBand);
     setFocusPolicy(Qt::StrongFocus);
-    chart()->legend()->setAlignment(Qt::AlignBottom);
+    // On the right, where long series names fit better than in a row.
+    chart()->legend()->setAlignment(Qt::AlignRight);
     chart()->setMargins(QMargins(4, 4, 4, 4));
     time_axis_->setTitleText(tr("simulated time (s)"));
     time_axis_->setLabelFormat(QStringLiteral("%g"));
@@ -74,6 +79,24 @@ QValueAxis* MetricsChartView::axisFor(const QString& unit) {
     return axis;
 }
 
+QPen MetricsChartView::penFor(const MetricSeriesKey& key) {
+    // Colour by subtask and dash pattern by metric, so two metrics of one
+    // subtask read as a pair. Ordinals are handed out as series appear.
+    static const QColor palette[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xd6, 0x27, 0x28),
+                                     QColor(0x2c, 0xa0, 0x2c), QColor(0xff, 0x7f, 0x0e),
+                                     QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b),
+                                     QColor(0xe3, 0x77, 0xc2), QColor(0x7f, 0x7f, 0x7f),
+                                     QColor(0xbc, 0xbd, 0x22), QColor(0x17, 0xbe, 0xcf)};
+    static const Qt::PenStyle styles[] = {Qt::SolidLine, Qt::DashLine, Qt::DotLine,
+                                          Qt::DashDotLine};
+    std::string subtask = key.task + "#" + std::to_string(key.subtask);
+    size_t color = subtask_ordinals_.try_emplace(subtask, subtask_ordinals_.size()).first->second;
+    size_t style = metric_ordinals_.try_emplace(key.metric, metric_ordinals_.size()).first->second;
+    QPen pen(palette[color % std::size(palette)], 2.0);
+    pen.setStyle(styles[style % std::size(styles)]);
+    return pen;
+}
+
 QLineSeries* MetricsChartView::lineFor(const MetricSeriesKey& key) {
     auto it = lines_.find(key);
     if (it != lines_.end()) {
@@ -81,9 +104,21 @@ QLineSeries* MetricsChartView::lineFor(const MetricSeriesKey& key) {
     }
     auto* line = new QLineSeries(this);
     line->setName(seriesLabel(key));
+    line->setPen(penFor(key));
     chart()->addSeries(line);
     line->attachAxis(time_axis_);
     line->attachAxis(axisFor(metricUnit(key.metric)));
+    // The legend hides when crowded, so the pointer names the line instead.
+    connect(line, &QLineSeries::hovered, this, [this, line](const QPointF& point, bool state) {
+        if (state) {
+            QToolTip::showText(QCursor::pos(),
+                               QStringLiteral("%1\n%2 s: %3")
+                                   .arg(line->name())
+                                   .arg(point.x(), 0, 'f', 3)
+                                   .arg(point.y(), 0, 'g', 6),
+                               this);
+        }
+    });
     lines_[key] = line;
     return line;
 }
@@ -112,6 +147,7 @@ void MetricsChartView::setSeries(const MetricsHistory& history,
         }
         lineFor(key)->replace(points);
     }
+    chart()->legend()->setVisible(lines_.size() <= kMaxLegendEntries);
     if (!zoomed_) {
         fitAxes();
     }

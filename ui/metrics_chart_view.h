@@ -14,9 +14,10 @@ namespace sluice::ui {
 
 // A QtCharts line chart of metric series over simulated time (seconds),
 // with one value axis per unit, and the checkpoint and fault marks of the
-// timeline as vertical lines. Drag a rectangle to zoom, turn the wheel to
-// zoom around the pointer, drag with the middle button or use the arrow
-// keys to pan; resetZoom() fits all points again. While not zoomed, every
+// timeline as vertical lines. Dragging a rectangle or turning the wheel
+// zooms. Dragging with the middle button or the arrow keys pan, and
+// resetZoom() fits all points again. The legend shows up to
+// ten series; hovering a line names it either way. While not zoomed, every
 // setSeries() fits the axes to the points.
 //
 // Threading: GUI thread only.
@@ -54,6 +55,7 @@ protected:
 
 private:
     QLineSeries* lineFor(const MetricSeriesKey& key);
+    QPen penFor(const MetricSeriesKey& key);
     QValueAxis* axisFor(const QString& unit);
     void removeUnusedAxes();
     void fitAxes();
@@ -62,6 +64,8 @@ private:
     QValueAxis* time_axis_;
     std::map<MetricSeriesKey, QLineSeries*> lines_;
     std::map<QString, QValueAxis*> value_axes_;
+    std::map<std::string, size_t> subtask_ordinals_;
+    std::map<std::string, size_t> metric_ordinals_;
     std::vector<TimelineWidget::Mark> marks_;
     bool zoomed_ = false;
     bool panning_ = false;

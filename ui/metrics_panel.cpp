@@ -27,7 +27,7 @@ namespace sluice::ui {
 
 namespace {
 
-// A few queries per second at most, so polling never slows the engine.
+// At most two queries per second, so polling costs the engine little time.
 constexpr int kPollIntervalMs = 500;
 
 // Every metric the engine returns, in the order the selector lists them.
@@ -107,6 +107,8 @@ void MetricsPanel::buildLayout() {
     subtask_list_->setModel(subtask_model_);
     subtask_list_->setToolTip(tr("Subtasks to draw; \"job\" holds the job-level metrics"));
     auto* selectors = new QWidget(this);
+    // Wide enough for the longest metric name with its unit.
+    selectors->setMinimumWidth(320);
     auto* selector_layout = new QVBoxLayout(selectors);
     selector_layout->setContentsMargins(0, 0, 0, 0);
     selector_layout->addWidget(new QLabel(tr("Metrics"), selectors));
@@ -127,7 +129,10 @@ void MetricsPanel::buildLayout() {
     connect(png, &QToolButton::clicked, this, &MetricsPanel::savePngDialog);
     connect(csv, &QToolButton::clicked, this, &MetricsPanel::exportCsvDialog);
     auto* buttons = new QHBoxLayout();
-    buttons->addWidget(new QLabel(tr("Drag to zoom, wheel to zoom, middle-drag to pan"), this), 1);
+    buttons->addWidget(
+        new QLabel(tr("Drag or wheel to zoom, middle-drag to pan, hover a line for its name"),
+                   this),
+        1);
     for (QToolButton* button : {reset, png, csv}) {
         buttons->addWidget(button);
     }
@@ -142,7 +147,9 @@ void MetricsPanel::buildLayout() {
     splitter->addWidget(selectors);
     splitter->addWidget(chart_side);
     splitter->setStretchFactor(1, 1);
-    splitter->setSizes({260, 900});
+    splitter->setSizes({320, 900});
+    // Room for the plot beside the axis titles and a legend.
+    setMinimumHeight(300);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);
     layout->addWidget(splitter);

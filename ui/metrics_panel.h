@@ -52,6 +52,7 @@ public:
     QString savePng(const QString& path);
     // Sends a query now unless one is waiting.
     void poll();
+    bool isQueryWaiting() const { return query_waiting_; }
 
 Q_SIGNALS:
     // A query reply was added to the history and the chart shows it.

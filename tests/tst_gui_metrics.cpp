@@ -173,6 +173,9 @@ void TestGuiMetrics::decimationKeepsSpike() {
 
 void TestGuiMetrics::runFlights(test::ServedEngine* engine, ui::MetricsPanel* panel) {
     QSignalSpy updated(panel, &ui::MetricsPanel::metricsUpdated);
+    // A hidden panel does not poll; shown, it fetches pages while the run
+    // plays, so the pages overlap as they do in the GUI.
+    panel->show();
     engine->session->loadScenario(flightsPath());
     QTRY_COMPARE_WITH_TIMEOUT(engine->session->status().run_state(), protocol::PAUSED,
                               kLoadTimeoutMs);

@@ -158,7 +158,8 @@ void MetricsPanel::buildLayout() {
 void MetricsPanel::connectSession() {
     connect(poll_timer_, &QTimer::timeout, this, [this] {
         const protocol::Status& status = session_->status();
-        if (status.run_state() != protocol::EMPTY &&
+        // A dock that is closed or behind another tab costs the engine nothing.
+        if (isVisible() && status.run_state() != protocol::EMPTY &&
             status.run_state() != protocol::RUN_STATE_UNSPECIFIED &&
             status.event_index() != polled_event_index_) {
             poll();

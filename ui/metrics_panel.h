@@ -20,12 +20,12 @@ class TimelineWidget;
 
 // The Metrics dock: choose metrics and subtasks on the left, see them as
 // lines over simulated time on the right, with the timeline's checkpoint
-// and fault marks. It polls the engine with QueryMetrics from its latest
-// sample on, at most every pollIntervalMs() and only while the run moved
-// and no query is waiting, asking the engine to decimate each series to
-// kMaxPointsPerQuery points. Saves the chart as PNG and the shown series
-// (within the visible time range) as CSV in the `sluice-run --metrics-csv`
-// format.
+// and fault marks. While the panel is visible and the run moved, it sends
+// QueryMetrics from its latest sample on, at most every pollIntervalMs()
+// and never while a query is waiting. The engine decimates each series to
+// kMaxPointsPerQuery points. The panel saves the chart as PNG and the shown
+// series (within the visible time range) as CSV in the `sluice-run
+// --metrics-csv` format.
 //
 // Threading: GUI thread only; never waits for the engine.
 class MetricsPanel : public QWidget {

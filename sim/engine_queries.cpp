@@ -1,6 +1,8 @@
 #include "sim/engine_queries.h"
 
 #include "runtime/graph/partitioner.h"
+#include "sim/checkpoint_series.h"
+#include "sim/metrics_decimation.h"
 #include "sim/telemetry_frame.h"
 
 #include <algorithm>
@@ -109,6 +111,32 @@ void sortRows(std::vector<protocol::StateRow>* rows, protocol::QueryKeyedState::
     });
 }
 
+// Keeps at most `max_points` samples of each series, in page order.
+void decimatePage(protocol::MetricsPage* page, size_t max_points) {
+    std::map<std::tuple<std::string, int, std::string>, std::vector<int>> series;
+    for (int i = 0; i < page->samples_size(); ++i) {
+        const protocol::MetricSample& sample = page->samples(i);
+        series[{sample.task(), sample.subtask(), sample.metric()}].push_back(i);
+    }
+    std::vector<int> kept;
+    for (const auto& [key, rows] : series) {
+        std::vector<double> values;
+        values.reserve(rows.size());
+        for (int row : rows) {
+            values.push_back(page->samples(row).value());
+        }
+        for (size_t position : decimatedPositions(values, max_points)) {
+            kept.push_back(rows[position]);
+        }
+    }
+    std::sort(kept.begin(), kept.end());
+    protocol::MetricsPage decimated;
+    for (int row : kept) {
+        *decimated.add_samples() = std::move(*page->mutable_samples(row));
+    }
+    *page = std::move(decimated);
+}
+
 }  // namespace
 
 protocol::JobGraph queryJobGraph(const Engine& engine) {
@@ -175,10 +203,14 @@ protocol::MetricsPage queryMetrics(const Engine& engine, const protocol::QueryMe
     std::set<std::string> wanted(query.metrics().begin(), query.metrics().end());
     std::vector<std::string> names = engine.vertexNames();
     protocol::MetricsPage page;
-    for (const MetricSample& sample : engine.metrics().samples()) {
-        if (sample.time_ms * kNanosPerMilli < query.from_ns()) {
-            continue;
-        }
+    // The recorder appends samples in time order, so clients that poll
+    // from their latest sample cost a search, not a scan of the whole run.
+    const std::vector<MetricSample>& samples = engine.metrics().samples();
+    auto first = std::partition_point(samples.begin(), samples.end(), [&](const MetricSample& s) {
+        return s.time_ms * kNanosPerMilli < query.from_ns();
+    });
+    for (auto it = first; it != samples.end(); ++it) {
+        const MetricSample& sample = *it;
         const char* metric = metricName(sample.metric);
         if (!wanted.empty() && !wanted.count(metric)) {
             continue;
@@ -189,6 +221,12 @@ protocol::MetricsPage queryMetrics(const Engine& engine, const protocol::QueryMe
         out->set_subtask(sample.subtask);
         out->set_metric(metric);
         out->set_value(sample.value);
+    }
+    if (query.include_checkpoint_series()) {
+        appendCheckpointSeries(engine, query.from_ns(), query.metrics(), &page);
+    }
+    if (query.max_points_per_series() > 0) {
+        decimatePage(&page, query.max_points_per_series());
     }
     return page;
 }

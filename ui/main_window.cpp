@@ -7,6 +7,7 @@
 #include "ui/job_graph_scene.h"
 #include "ui/job_graph_view.h"
 #include "ui/logging_categories.h"
+#include "ui/metrics_panel.h"
 #include "ui/timeline_widget.h"
 #include "ui/transport_bar.h"
 #include "ui/verdict_panel.h"
@@ -102,6 +103,7 @@ void MainWindow::buildDocks() {
     event_log_ = new EventLogView(log_dock);
     log_dock->setWidget(event_log_);
     addDockWidget(Qt::BottomDockWidgetArea, log_dock);
+    metrics_ = addMetricsDock(this, session_, timeline_);
 }
 
 void MainWindow::buildMenus() {

@@ -18,6 +18,7 @@ class EventLogView;
 class FaultMenu;
 class JobGraphScene;
 class JobGraphView;
+class MetricsPanel;
 class TimelineWidget;
 class TransportBar;
 class VerdictPanel;
@@ -52,6 +53,7 @@ public:
     TimelineWidget* timeline() const { return timeline_; }
     VerdictPanel* verdictPanel() const { return verdict_; }
     EventLogView* eventLog() const { return event_log_; }
+    MetricsPanel* metricsPanel() const { return metrics_; }
     FaultMenu* faultMenu() const { return fault_menu_; }
     QStringList recentFiles() const { return recent_files_; }
     // The latest error shown, for tests, or empty.
@@ -99,6 +101,7 @@ private:
     TimelineWidget* timeline_ = nullptr;
     VerdictPanel* verdict_ = nullptr;
     EventLogView* event_log_ = nullptr;
+    MetricsPanel* metrics_ = nullptr;
     FaultMenu* fault_menu_;
     QMenu* view_menu_ = nullptr;
     QMenu* recent_menu_ = nullptr;

@@ -55,6 +55,7 @@ void TimelineWidget::clear() {
     faults_.clear();
     marks_.clear();
     update();
+    Q_EMIT marksChanged();
 }
 
 void TimelineWidget::applyFrame(const protocol::Frame& frame) {
@@ -90,6 +91,7 @@ void TimelineWidget::applyFrame(const protocol::Frame& frame) {
         marks_.push_back(mark);
     }
     update();
+    Q_EMIT marksChanged();
 }
 
 int64_t TimelineWidget::rangeNs() const {

@@ -43,6 +43,8 @@ public:
 
 Q_SIGNALS:
     void seekRequested(uint64_t event_index);
+    // marks() changed, after applyFrame or clear.
+    void marksChanged();
 
 protected:
     void paintEvent(QPaintEvent* event) override;

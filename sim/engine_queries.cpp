@@ -180,6 +180,8 @@ std::string queryKeyedState(const Engine& engine, const protocol::QueryKeyedStat
         !error.empty()) {
         return error;
     }
+    // TODO: every page collects and sorts all live rows again; caching them per
+    // event index would make paging a large live state as cheap as a checkpoint's.
     std::vector<protocol::StateRow> rows = liveStateRows(engine, query.vertex(), query.subtask(),
                                                          query.key_filter(), query.changed_only());
     sortRows(&rows, query.sort(), query.descending());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <system_error>
 #include <tuple>
@@ -111,9 +112,13 @@ private:
     std::vector<std::pair<std::string, std::string>> parts_;
 };
 
+// A new folder per read: engines on several threads of one process (sweeps)
+// may read checkpoints with the same id at once.
 fs::path scratchDir(int64_t checkpoint_id) {
-    return fs::temp_directory_path() / ("sluice-state-inspector-" + std::to_string(::getpid()) +
-                                        "-chk-" + std::to_string(checkpoint_id));
+    static std::atomic<uint64_t> reads{0};
+    return fs::temp_directory_path() /
+           ("sluice-state-inspector-" + std::to_string(::getpid()) + "-" +
+            std::to_string(reads.fetch_add(1)) + "-chk-" + std::to_string(checkpoint_id));
 }
 
 }  // namespace

@@ -340,6 +340,7 @@ void Engine::onCheckpointStatus(const CheckpointStats& stats) {
 }
 
 std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
+    keep_failure_states_ = options.keep_failure_states;
     const scenario::Scenario& s = scenario_.proto;
     if (auto error = prepareStorage(options)) {
         return error;

@@ -11,7 +11,9 @@
 #include "sim/simulation.h"
 
 #include <atomic>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +36,10 @@ struct EngineOptions {
     std::filesystem::path checkpoint_dir;
     // Starts from this checkpoint or savepoint: its folder or its _metadata.
     std::filesystem::path restore_path;
+    // Keeps the keyed state at each failure and the state the failover
+    // restores, for the state inspector. It decodes the restored checkpoint
+    // at every failure, so headless runs leave it off.
+    bool keep_failure_states = false;
 };
 
 // A fault that fired, with the event count at which it took effect.
@@ -113,6 +119,28 @@ public:
     const std::vector<std::pair<Nanos, Nanos>>& recoveries() const {
         return job_manager_->recoveries();
     }
+    // Keyed state of every keyed subtask just before a fault that fails
+    // tasks (kill_task_manager, fail_subtask, partition_link) fired, for
+    // comparing with the state the job restored. Only the latest
+    // kFailureStatesKept are kept because each can hold every key of the job.
+    struct FailureKeyedState {
+        uint64_t event_index = 0;
+        Nanos time_ns = 0;
+        std::string fault;  // description of the fault
+        // The latest completed checkpoint when the fault fired, which the
+        // failover restores; 0 when there was none.
+        // NOTE: a checkpoint that completes between the fault and its
+        // detection would be restored instead; that checkpoint is not kept.
+        int64_t restore_checkpoint_id = 0;
+        // Entries by (vertex, subtask).
+        std::map<std::pair<int, int>, std::vector<StateEntryView>> entries;
+        // Entries of restore_checkpoint_id, decoded when the fault fired
+        // because later checkpoints may subsume it; by (vertex, subtask).
+        std::map<std::pair<int, int>, std::vector<StateEntryView>> restored_entries;
+        std::string restore_error;  // why restored_entries could not be read
+    };
+    static constexpr size_t kFailureStatesKept = 2;
+    const std::deque<FailureKeyedState>& failureStates() const { return failure_states_; }
     // Time from each failure to the restarted job running, in order.
     const std::vector<Nanos>& recoveryDurations() const {
         return job_manager_->recoveryDurations();
@@ -169,6 +197,12 @@ public:
     const SharedStateRegistry& sharedStateRegistry() const { return *registry_; }
     // Completed checkpoints still retained, oldest first, and savepoints.
     const std::vector<int64_t>& retainedCheckpoints() const { return retained_; }
+    // Metadata of a retained checkpoint (or the one this run restored from)
+    // and the storage holding its files; both null for other ids.
+    std::pair<const checkpoint::CheckpointMetadata*, const CheckpointStorage*> retainedCheckpoint(
+        int64_t checkpoint_id) const {
+        return findRestorePoint(checkpoint_id);
+    }
     // The task of (vertex, subtask), or null.
     const StreamTask* task(int vertex, int subtask) const;
     // The simulated TaskManagers, by index. A killed one reports killed().
@@ -228,6 +262,10 @@ private:
     bool phaseMatches(const scenario::PhaseTrigger& trigger, const ProtocolEvent& event) const;
     void fire(PendingFault& pending);
     std::string applyFault(scenario::Fault& fault);
+    // Stores the keyed state before `fault` applies when it fails tasks;
+    // returns whether it did.
+    bool captureFailureState(const scenario::Fault& fault);
+    void readRestoredState(FailureKeyedState& state) const;
     std::string rewindToCheckpoint(scenario::RewindToCheckpoint& spec);
     Nanos filterControlMessage(int from, int to, const control::Envelope& message);
     std::vector<StreamTask*> liveTasksOf(const std::string& operator_id, int subtask);
@@ -264,6 +302,8 @@ private:
     // from pending_faults_, whose indexes are timer arguments in the digest.
     std::vector<std::pair<uint64_t, scenario::Fault>> replay_injections_;
     std::vector<FiredFault> fired_faults_;
+    std::deque<FailureKeyedState> failure_states_;
+    bool keep_failure_states_ = false;
     std::vector<std::string> warnings_;
     std::vector<CheckpointDigest> checkpoint_digests_;
     std::vector<ActiveControlFault> control_faults_;

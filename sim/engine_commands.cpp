@@ -6,6 +6,7 @@
 #include "sim/engine_service_impl.h"
 #include "sim/recording.h"
 #include "sim/scenario_loader.h"
+#include "sim/state_inspector_queries.h"
 
 #include <filesystem>
 
@@ -128,8 +129,18 @@ std::string EngineService::Impl::dispatch(const protocol::Request& request,
         case Request::kInjectFault:
             return injectFault(request.inject_fault());
         case Request::kQueryKeyedState:
+            if (request.query_keyed_state().checkpoint_id() != 0) {
+                return queryCheckpointKeyedState(run_->engine(), request.query_keyed_state(),
+                                                 state_cache_, reply->mutable_keyed_state());
+            }
             return queryKeyedState(run_->engine(), request.query_keyed_state(),
                                    reply->mutable_keyed_state());
+        case Request::kStateQueryDiff:
+            return queryStateDiff(run_->engine(), request.state_query_diff(), state_cache_,
+                                  reply->mutable_state_diff());
+        case Request::kStateQuerySources:
+            *reply->mutable_state_sources() = queryStateSources(run_->engine());
+            return {};
         case Request::kQueryMetrics:
             *reply->mutable_metrics() = queryMetrics(run_->engine(), request.query_metrics());
             return {};

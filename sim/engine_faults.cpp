@@ -419,7 +419,11 @@ void Engine::fire(PendingFault& pending) {
     fired.fault = pending.fault;
     fired.injected = pending.injected;
     fired.injected_at_event = pending.injected_at_event;
+    bool captured = keep_failure_states_ && captureFailureState(fired.fault);
     fired.description = applyFault(fired.fault);
+    if (captured) {
+        failure_states_.back().fault = fired.description;
+    }
     sim_->foldDigest(mix64(uint64_t(fired.fault.kind_case()) ^ (fired.event_index << 8)));
     log::warning("engine", "fault.fired",
                  {{"event", std::to_string(fired.event_index)},

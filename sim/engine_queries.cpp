@@ -57,7 +57,7 @@ Nanos lastSnapshotNs(const std::vector<CheckpointStats>& history, int vertex, in
 }
 
 void collectRows(const Engine& engine, int vertex, int subtask, const std::string& filter,
-                 Nanos snapshot_ns, std::vector<protocol::StateRow>* rows) {
+                 bool changed_only, Nanos snapshot_ns, std::vector<protocol::StateRow>* rows) {
     const StreamTask* task = latestTask(engine, vertex, subtask);
     if (!task) {
         return;
@@ -83,6 +83,9 @@ void collectRows(const Engine& engine, int vertex, int subtask, const std::strin
                 // subtask's acknowledgement time, which is after its snapshot.
                 row.set_changed_since_checkpoint(snapshot_ns < 0 ||
                                                  view.last_update_ns > snapshot_ns);
+                if (changed_only && !row.changed_since_checkpoint()) {
+                    return;
+                }
                 rows->push_back(std::move(row));
             });
         });
@@ -91,23 +94,25 @@ void collectRows(const Engine& engine, int vertex, int subtask, const std::strin
 
 void sortRows(std::vector<protocol::StateRow>* rows, protocol::QueryKeyedState::SortColumn sort,
               bool descending) {
-    auto key = [sort](const protocol::StateRow& row) {
+    // References, not copies: live states reach hundreds of thousands of rows.
+    auto less = [sort](const protocol::StateRow& a, const protocol::StateRow& b) {
         switch (sort) {
             case protocol::QueryKeyedState::SORT_KEY_GROUP:
-                return std::make_tuple(std::string(), row.key_group(), row.key(), row.state_name(),
-                                       row.subtask());
+                return std::forward_as_tuple(a.key_group(), a.key(), a.state_name(), a.subtask()) <
+                       std::forward_as_tuple(b.key_group(), b.key(), b.state_name(), b.subtask());
             case protocol::QueryKeyedState::SORT_STATE_NAME:
-                return std::make_tuple(row.state_name(), 0, row.key(), std::string(),
-                                       row.subtask());
+                return std::forward_as_tuple(a.state_name(), a.key(), a.subtask()) <
+                       std::forward_as_tuple(b.state_name(), b.key(), b.subtask());
             case protocol::QueryKeyedState::SORT_VALUE:
-                return std::make_tuple(row.value(), 0, row.key(), row.state_name(), row.subtask());
+                return std::forward_as_tuple(a.value(), a.key(), a.state_name(), a.subtask()) <
+                       std::forward_as_tuple(b.value(), b.key(), b.state_name(), b.subtask());
             default:
-                return std::make_tuple(row.key(), 0, row.state_name(), std::string(),
-                                       row.subtask());
+                return std::forward_as_tuple(a.key(), a.state_name(), a.subtask()) <
+                       std::forward_as_tuple(b.key(), b.state_name(), b.subtask());
         }
     };
     std::stable_sort(rows->begin(), rows->end(), [&](const auto& a, const auto& b) {
-        return descending ? key(b) < key(a) : key(a) < key(b);
+        return descending ? less(b, a) : less(a, b);
     });
 }
 
@@ -163,32 +168,50 @@ protocol::JobGraph queryJobGraph(const Engine& engine) {
     return graph;
 }
 
+std::string checkStateTarget(const Engine& engine, int vertex, int subtask) {
+    const auto& vertices = engine.jobGraph().vertices();
+    if (vertex < 0 || size_t(vertex) >= vertices.size()) {
+        return "unknown vertex " + std::to_string(vertex) + "; the job has vertices 0 to " +
+               std::to_string(int(vertices.size()) - 1);
+    }
+    int parallelism = vertices[size_t(vertex)].parallelism;
+    if (subtask < -1 || subtask >= parallelism) {
+        return "unknown subtask " + std::to_string(subtask) + " of vertex '" +
+               vertices[size_t(vertex)].name + "'; expected -1 (all) or 0 to " +
+               std::to_string(parallelism - 1);
+    }
+    return {};
+}
+
+std::vector<protocol::StateRow> liveStateRows(const Engine& engine, int vertex, int subtask,
+                                              const std::string& key_filter, bool changed_only) {
+    auto history = engine.checkpointHistory();
+    std::vector<protocol::StateRow> rows;
+    int parallelism = engine.jobGraph().vertex(vertex).parallelism;
+    for (int s = 0; s < parallelism; ++s) {
+        if (subtask == -1 || subtask == s) {
+            collectRows(engine, vertex, s, key_filter, changed_only,
+                        lastSnapshotNs(history, vertex, s), &rows);
+        }
+    }
+    return rows;
+}
+
 std::string queryKeyedState(const Engine& engine, const protocol::QueryKeyedState& query,
                             protocol::KeyedStatePage* page) {
     if (query.checkpoint_id() != 0) {
-        // TODO: read keyed state from a retained checkpoint's snapshot files.
-        return "reading keyed state from checkpoint " + std::to_string(query.checkpoint_id()) +
-               " is not supported yet; query the live state (checkpoint_id 0)";
+        return "checkpoint " + std::to_string(query.checkpoint_id()) +
+               " can only be read through the engine service; query the live state "
+               "(checkpoint_id 0)";
     }
-    const auto& vertices = engine.jobGraph().vertices();
-    if (query.vertex() < 0 || size_t(query.vertex()) >= vertices.size()) {
-        return "unknown vertex " + std::to_string(query.vertex()) + "; the job has vertices 0 to " +
-               std::to_string(int(vertices.size()) - 1);
+    if (std::string error = checkStateTarget(engine, query.vertex(), query.subtask());
+        !error.empty()) {
+        return error;
     }
-    int parallelism = vertices[size_t(query.vertex())].parallelism;
-    if (query.subtask() < -1 || query.subtask() >= parallelism) {
-        return "unknown subtask " + std::to_string(query.subtask()) + " of vertex '" +
-               vertices[size_t(query.vertex())].name + "'; expected -1 (all) or 0 to " +
-               std::to_string(parallelism - 1);
-    }
-    auto history = engine.checkpointHistory();
-    std::vector<protocol::StateRow> rows;
-    for (int subtask = 0; subtask < parallelism; ++subtask) {
-        if (query.subtask() == -1 || query.subtask() == subtask) {
-            collectRows(engine, query.vertex(), subtask, query.key_filter(),
-                        lastSnapshotNs(history, query.vertex(), subtask), &rows);
-        }
-    }
+    // TODO: every page collects and sorts all live rows again; caching them per
+    // event index would make paging a large live state as cheap as a checkpoint's.
+    std::vector<protocol::StateRow> rows = liveStateRows(engine, query.vertex(), query.subtask(),
+                                                         query.key_filter(), query.changed_only());
     sortRows(&rows, query.sort(), query.descending());
     page->set_total(rows.size());
     page->set_offset(query.offset());

@@ -28,6 +28,8 @@ EngineService::Impl::Impl(zmq::context_t& context, EngineServiceOptions options)
     : options_(std::move(options)),
       commands_(context, zmq::socket_type::router),
       telemetry_(context, zmq::socket_type::pub) {
+    // The GUI's state inspector shows the state across each failure.
+    options_.engine.keep_failure_states = true;
     commands_.set(zmq::sockopt::linger, 0);
     telemetry_.set(zmq::sockopt::linger, 0);
 }

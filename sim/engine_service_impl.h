@@ -8,6 +8,7 @@
 #include "sim/engine_service.h"
 #include "sim/replayable_run.h"
 #include "sim/run_check.h"
+#include "sim/state_checkpoint_reader.h"
 #include "sim/telemetry_events.h"
 #include "sim/telemetry_frame.h"
 
@@ -119,6 +120,8 @@ private:
     bool started_ = false;
 
     std::unique_ptr<ReplayableRun> run_;
+    // Decoded checkpoints of the state inspector's queries.
+    CheckpointStateCache state_cache_;
     std::string scenario_path_;
     TelemetryEvents events_;
     bool playing_ = false;

@@ -644,8 +644,8 @@ void TestEngineProtocol::keyedStateQueryPaged() {
         QVERIFY(row.key().find(key) != std::string::npos);
     }
 
-    query->set_checkpoint_id(1);
-    QVERIFY(h.call(request).error().find("not supported yet") != std::string::npos);
+    query->set_checkpoint_id(9999);
+    QVERIFY(h.call(request).error().find("not a retained") != std::string::npos);
     query->set_checkpoint_id(0);
     query->set_vertex(7);
     QVERIFY(h.call(request).error().find("unknown vertex 7") != std::string::npos);

@@ -4,6 +4,7 @@
 #include "ui/event_log_model.h"
 #include "ui/event_log_view.h"
 #include "ui/fault_menu.h"
+#include "ui/state_inspector_dock.h"
 #include "ui/job_graph_scene.h"
 #include "ui/job_graph_view.h"
 #include "ui/logging_categories.h"
@@ -104,6 +105,7 @@ void MainWindow::buildDocks() {
     log_dock->setWidget(event_log_);
     addDockWidget(Qt::BottomDockWidgetArea, log_dock);
     metrics_ = addMetricsDock(this, session_, timeline_);
+    addStateInspectorDock(this, session_);
 }
 
 void MainWindow::buildMenus() {

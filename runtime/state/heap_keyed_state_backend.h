@@ -172,6 +172,17 @@ public:
         }
     }
 
+    std::string displayRaw(
+        const std::vector<std::pair<std::string_view, std::string_view>>& parts) const override {
+        S value{};
+        for (const auto& [user_key, bytes] : parts) {
+            if (!deserializeInto(value, user_key, bytes)) {
+                return "(malformed entry)";
+            }
+        }
+        return display(value);
+    }
+
 protected:
     virtual std::string display(const S& value) const = 0;
     // Emits the raw entries of one key (several for map states).

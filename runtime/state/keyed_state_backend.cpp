@@ -22,4 +22,14 @@ void InternalKvState::restoreEntry(int, std::string_view, std::string_view, std:
     throw std::logic_error("state '" + name() + "' is restored by its backend, not per entry");
 }
 
+std::string InternalKvState::displayRaw(
+    const std::vector<std::pair<std::string_view, std::string_view>>& parts) const {
+    size_t bytes = 0;
+    for (const auto& [user_key, value] : parts) {
+        bytes += user_key.size() + value.size();
+    }
+    return std::to_string(parts.size()) + " serialized entries, " + std::to_string(bytes) +
+           " bytes";
+}
+
 }  // namespace sluice

@@ -54,6 +54,12 @@ public:
     // backend) of a key group inside the backend's range.
     virtual void restoreEntry(int key_group, std::string_view key, std::string_view user_key,
                               std::string_view value);
+    // Display form of one key's serialized entries as snapshots store them:
+    // (user key, value) pairs, one pair with an empty user key for states
+    // other than map states. Does not change the state. The default shows
+    // the entry count and size, for states that cannot decode entries.
+    virtual std::string displayRaw(
+        const std::vector<std::pair<std::string_view, std::string_view>>& parts) const;
 };
 
 // Creates the backend-specific implementation of one kind of state.

@@ -181,6 +181,11 @@ public:
         return count;
     }
 
+    std::string displayRaw(
+        const std::vector<std::pair<std::string_view, std::string_view>>& parts) const override {
+        return displayStored(parts);
+    }
+
     void forEachEntry(const std::function<void(const StateEntryView&)>& visit) const override {
         StateEntryView view;
         view.state_name = name_;

@@ -1,0 +1,248 @@
+#include "sim/state_inspector_queries.h"
+
+#include "sim/engine_queries.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace sluice::sim {
+
+namespace {
+
+using protocol::QueryKeyedState;
+using protocol::StateRow;
+
+constexpr size_t kDefaultPageRows = 1000;
+
+bool rowLess(const StateRow& a, const StateRow& b, QueryKeyedState::SortColumn sort) {
+    switch (sort) {
+        case QueryKeyedState::SORT_KEY_GROUP:
+            return std::forward_as_tuple(a.key_group(), a.key(), a.state_name(), a.subtask()) <
+                   std::forward_as_tuple(b.key_group(), b.key(), b.state_name(), b.subtask());
+        case QueryKeyedState::SORT_STATE_NAME:
+            return std::forward_as_tuple(a.state_name(), a.key(), a.subtask()) <
+                   std::forward_as_tuple(b.state_name(), b.key(), b.subtask());
+        case QueryKeyedState::SORT_VALUE:
+            return std::forward_as_tuple(a.value(), a.key(), a.state_name(), a.subtask()) <
+                   std::forward_as_tuple(b.value(), b.key(), b.state_name(), b.subtask());
+        default:
+            return std::forward_as_tuple(a.key(), a.state_name(), a.subtask()) <
+                   std::forward_as_tuple(b.key(), b.state_name(), b.subtask());
+    }
+}
+
+// Row indexes of `entry` in ascending `sort` order, sorted once per column.
+const std::vector<uint32_t>& sortedOrder(CheckpointStateCache::Entry& entry,
+                                         QueryKeyedState::SortColumn sort) {
+    auto [it, inserted] = entry.orders.try_emplace(int(sort));
+    if (inserted) {
+        it->second.resize(entry.rows.size());
+        for (uint32_t i = 0; i < it->second.size(); ++i) {
+            it->second[i] = i;
+        }
+        const auto& rows = entry.rows;
+        std::sort(it->second.begin(), it->second.end(),
+                  [&](uint32_t a, uint32_t b) { return rowLess(rows[a], rows[b], sort); });
+    }
+    return it->second;
+}
+
+bool matches(const StateRow& row, int subtask, const std::string& key_filter) {
+    return (subtask == -1 || row.subtask() == subtask) &&
+           (key_filter.empty() || row.key().find(key_filter) != std::string::npos);
+}
+
+void sortForDiff(std::vector<StateRow>* rows) {
+    std::sort(rows->begin(), rows->end(), [](const StateRow& a, const StateRow& b) {
+        return std::forward_as_tuple(a.state_name(), a.key_group(), a.key()) <
+               std::forward_as_tuple(b.state_name(), b.key_group(), b.key());
+    });
+}
+
+// Rows of one side of a diff, sorted by (state name, key group, key).
+std::variant<std::vector<StateRow>, std::string> diffSide(const Engine& engine,
+                                                          const protocol::StateQueryDiff& query,
+                                                          int64_t checkpoint_id,
+                                                          CheckpointStateCache& cache) {
+    std::vector<StateRow> rows;
+    if (checkpoint_id == 0) {
+        rows = liveStateRows(engine, query.vertex(), query.subtask(), query.key_filter());
+    } else {
+        auto entry = cache.entry(engine, checkpoint_id, query.vertex());
+        if (auto* error = std::get_if<std::string>(&entry)) {
+            return *error;
+        }
+        for (const StateRow& row : std::get<CheckpointStateCache::Entry*>(entry)->rows) {
+            if (matches(row, query.subtask(), query.key_filter())) {
+                rows.push_back(row);
+            }
+        }
+    }
+    sortForDiff(&rows);
+    return rows;
+}
+
+// Rows of the entries kept at a failure, sorted like diffSide's.
+std::vector<StateRow> failureSide(
+    const std::map<std::pair<int, int>, std::vector<StateEntryView>>& kept,
+    const protocol::StateQueryDiff& query) {
+    std::vector<StateRow> rows;
+    for (const auto& [target, entries] : kept) {
+        if (target.first != query.vertex()) {
+            continue;
+        }
+        for (const StateEntryView& view : entries) {
+            StateRow row;
+            row.set_key(view.key);
+            row.set_key_group(view.key_group);
+            row.set_state_name(view.state_name);
+            row.set_value(view.value);
+            row.set_subtask(target.second);
+            row.set_last_update_ns(view.last_update_ns);
+            if (matches(row, query.subtask(), query.key_filter())) {
+                rows.push_back(std::move(row));
+            }
+        }
+    }
+    sortForDiff(&rows);
+    return rows;
+}
+
+const Engine::FailureKeyedState* findFailure(const Engine& engine, uint64_t event_index) {
+    for (const auto& failure : engine.failureStates()) {
+        if (failure.event_index == event_index) {
+            return &failure;
+        }
+    }
+    return nullptr;
+}
+
+protocol::StateDiffRow diffRow(protocol::StateDiffRow::Change change, const StateRow& row) {
+    protocol::StateDiffRow out;
+    out.set_change(change);
+    out.set_key(row.key());
+    out.set_key_group(row.key_group());
+    out.set_state_name(row.state_name());
+    out.set_subtask(row.subtask());
+    return out;
+}
+
+// Merges two sorted sides into the list of differences.
+std::vector<protocol::StateDiffRow> mergeDiff(const std::vector<StateRow>& from,
+                                              const std::vector<StateRow>& to) {
+    auto before = [](const StateRow& a, const StateRow& b) {
+        return std::forward_as_tuple(a.state_name(), a.key_group(), a.key()) <
+               std::forward_as_tuple(b.state_name(), b.key_group(), b.key());
+    };
+    std::vector<protocol::StateDiffRow> diff;
+    size_t i = 0;
+    size_t j = 0;
+    while (i < from.size() || j < to.size()) {
+        if (j == to.size() || (i < from.size() && before(from[i], to[j]))) {
+            diff.push_back(diffRow(protocol::StateDiffRow::REMOVED, from[i]));
+            diff.back().set_old_value(from[i++].value());
+        } else if (i == from.size() || before(to[j], from[i])) {
+            diff.push_back(diffRow(protocol::StateDiffRow::ADDED, to[j]));
+            diff.back().set_new_value(to[j++].value());
+        } else {
+            if (from[i].value() != to[j].value()) {
+                diff.push_back(diffRow(protocol::StateDiffRow::CHANGED, to[j]));
+                diff.back().set_old_value(from[i].value());
+                diff.back().set_new_value(to[j].value());
+            }
+            ++i;
+            ++j;
+        }
+    }
+    return diff;
+}
+
+}  // namespace
+
+std::string queryCheckpointKeyedState(const Engine& engine, const QueryKeyedState& query,
+                                      CheckpointStateCache& cache, protocol::KeyedStatePage* page) {
+    if (std::string error = checkStateTarget(engine, query.vertex(), query.subtask());
+        !error.empty()) {
+        return error;
+    }
+    auto found = cache.entry(engine, query.checkpoint_id(), query.vertex());
+    if (auto* error = std::get_if<std::string>(&found)) {
+        return *error;
+    }
+    CheckpointStateCache::Entry& entry = *std::get<CheckpointStateCache::Entry*>(found);
+    const std::vector<uint32_t>& order = sortedOrder(entry, query.sort());
+    size_t limit = query.limit() == 0 ? kDefaultPageRows : query.limit();
+    size_t matched = 0;
+    for (size_t n = 0; n < order.size(); ++n) {
+        const StateRow& row = entry.rows[order[query.descending() ? order.size() - 1 - n : n]];
+        if (!matches(row, query.subtask(), query.key_filter())) {
+            continue;
+        }
+        if (matched >= query.offset() && matched < query.offset() + limit) {
+            *page->add_rows() = row;
+        }
+        ++matched;
+    }
+    page->set_total(matched);
+    page->set_offset(query.offset());
+    return {};
+}
+
+std::string queryStateDiff(const Engine& engine, const protocol::StateQueryDiff& query,
+                           CheckpointStateCache& cache, protocol::StateDiffPage* page) {
+    if (std::string error = checkStateTarget(engine, query.vertex(), query.subtask());
+        !error.empty()) {
+        return error;
+    }
+    std::variant<std::vector<StateRow>, std::string> from;
+    std::variant<std::vector<StateRow>, std::string> to;
+    if (query.has_failure_event_index()) {
+        const auto* failure = findFailure(engine, query.failure_event_index());
+        if (!failure) {
+            return "no keyed state was kept for a failure at event " +
+                   std::to_string(query.failure_event_index()) +
+                   "; StateQuerySources lists the failures that have one";
+        }
+        if (!failure->restore_error.empty()) {
+            return failure->restore_error;
+        }
+        from = failureSide(failure->entries, query);
+        // Without a completed checkpoint the job restarts with empty state.
+        to = failureSide(failure->restored_entries, query);
+    } else {
+        from = diffSide(engine, query, query.from_checkpoint_id(), cache);
+        to = diffSide(engine, query, query.to_checkpoint_id(), cache);
+    }
+    if (auto* error = std::get_if<std::string>(&from)) {
+        return *error;
+    }
+    if (auto* error = std::get_if<std::string>(&to)) {
+        return *error;
+    }
+    std::vector<protocol::StateDiffRow> diff = mergeDiff(std::get<0>(from), std::get<0>(to));
+    size_t limit = query.limit() == 0 ? kDefaultPageRows : query.limit();
+    page->set_total(diff.size());
+    page->set_offset(query.offset());
+    for (size_t i = query.offset(); i < diff.size() && i < size_t(query.offset()) + limit; ++i) {
+        *page->add_rows() = std::move(diff[i]);
+    }
+    return {};
+}
+
+protocol::StateSources queryStateSources(const Engine& engine) {
+    protocol::StateSources sources;
+    for (int64_t id : engine.retainedCheckpoints()) {
+        sources.add_retained_checkpoint_ids(id);
+    }
+    for (const auto& failure : engine.failureStates()) {
+        auto* out = sources.add_failures();
+        out->set_event_index(failure.event_index);
+        out->set_time_ns(failure.time_ns);
+        out->set_fault(failure.fault);
+        out->set_restore_checkpoint_id(failure.restore_checkpoint_id);
+    }
+    return sources;
+}
+
+}  // namespace sluice::sim

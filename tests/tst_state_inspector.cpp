@@ -549,14 +549,14 @@ void TstStateInspector::dockShowsKeyedOperators() {
     QCOMPARE(inspector.operatorBox()->count(), 1);
     QCOMPARE(inspector.subtaskBox()->itemText(0), QString("All"));
     QVERIFY(inspector.subtaskBox()->count() > 1);
+    // Before any failure, the failure view says why it is empty.
+    inspector.viewBox()->setCurrentIndex(int(ui::StateInspector::View::kFailureDiff));
+    QTRY_VERIFY_WITH_TIMEOUT(inspector.statusText().contains("No failure so far"), kWaitMs);
+    inspector.viewBox()->setCurrentIndex(int(ui::StateInspector::View::kLive));
     served.session->stepEvent(20000);
     // The frame of the step makes the visible live view query again.
     QTRY_VERIFY_WITH_TIMEOUT(inspector.model()->total() > 0, kWaitMs);
     QVERIFY(inspector.statusText().contains("entries"));
-    // Checkpoint views explain why they are empty until a checkpoint is retained.
-    inspector.viewBox()->setCurrentIndex(int(ui::StateInspector::View::kFailureDiff));
-    QVERIFY(inspector.statusText().contains("No failure so far"));
-    inspector.viewBox()->setCurrentIndex(int(ui::StateInspector::View::kLive));
     inspector.searchEdit()->setText("no-such-key");
     QTRY_COMPARE_WITH_TIMEOUT(inspector.model()->rowCount(), 0, kWaitMs);
     QTRY_VERIFY_WITH_TIMEOUT(inspector.statusText().startsWith("0 entries"), kWaitMs);

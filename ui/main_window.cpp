@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "ui/checkpoints_dock.h"
 #include "ui/engine_session.h"
 #include "ui/event_log_model.h"
 #include "ui/event_log_view.h"
@@ -102,6 +103,7 @@ void MainWindow::buildDocks() {
     event_log_ = new EventLogView(log_dock);
     log_dock->setWidget(event_log_);
     addDockWidget(Qt::BottomDockWidgetArea, log_dock);
+    addCheckpointsDock(session_, this);
 }
 
 void MainWindow::buildMenus() {

@@ -306,6 +306,12 @@ void TestGuiCheckpoints::ganttEqualsSluiceRunCsv() {
     ui::CheckpointHistoryModel* history = run.panel->historyModel();
     QAbstractItemModelTester tester(history,
                                     QAbstractItemModelTester::FailureReportingMode::QtTest);
+    // Until the user selects one, the newest checkpoint is selected.
+    QModelIndexList selected = run.panel->historyView()->selectionModel()->selectedRows();
+    QCOMPARE(selected.size(), 1);
+    QCOMPARE(selected.first().row(), history->rowCount() - 1);
+    QVERIFY(!run.panel->gantt()->rows().empty());
+
     int compared = 0;
     bool saw_failure_cause = false;
     for (int r = 0; r < history->rowCount(); ++r) {
@@ -445,7 +451,8 @@ void TestGuiCheckpoints::sharedStateTabForRocksDb() {
     FinishedRun run;
     QVERIFY(finishRun(&run, scenarioPath("rocksdb-incremental.textproto")));
     QTRY_VERIFY_WITH_TIMEOUT(run.panel->sharedStateModel()->rowCount() > 0, kLoadTimeoutMs);
-    QVERIFY(run.panel->tabs()->isTabVisible(1));
+    QCOMPARE(run.panel->tabs()->count(), 2);
+    QCOMPARE(run.panel->tabs()->tabText(1), QStringLiteral("Shared state"));
     const protocol::CheckpointSharedFile& file = run.panel->sharedStateModel()->file(0);
     QCOMPARE(file.reference_count(), file.checkpoint_ids_size());
     QVERIFY(file.size_bytes() > 0);

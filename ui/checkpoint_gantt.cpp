@@ -84,12 +84,16 @@ CheckpointGantt::CheckpointGantt(QWidget* parent) : QWidget(parent) {
 void CheckpointGantt::setCheckpoint(const protocol::CheckpointDetail& checkpoint,
                                     const QStringList& vertex_names) {
     rows_ = checkpointGanttRows(checkpoint, vertex_names);
+    // A scroll area shrinks its widget down to the minimum size only, so
+    // the minimum height keeps every row reachable by scrolling.
+    setMinimumHeight(sizeHint().height());
     updateGeometry();
     update();
 }
 
 void CheckpointGantt::clear() {
     rows_.clear();
+    setMinimumHeight(minimumSizeHint().height());
     updateGeometry();
     update();
 }

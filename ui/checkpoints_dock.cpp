@@ -15,6 +15,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSplitter>
+#include <QTabBar>
 #include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -55,9 +56,10 @@ CheckpointsPanel::CheckpointsPanel(EngineSession* session, QWidget* parent)
     layout->addWidget(strip_);
     layout->addWidget(tabs_, 1);
     tabs_->addTab(buildHistoryTab(), tr("History"));
+    // The Shared state tab is added once the registry has files.
     shared_tab_ = buildSharedStateTab();
-    tabs_->addTab(shared_tab_, tr("Shared state"));
-    tabs_->setTabVisible(1, false);
+    shared_tab_->hide();
+    tabs_->tabBar()->setAutoHide(true);
 
     connect(strip_, &CheckpointStrip::checkpointClicked, this, &CheckpointsPanel::selectCheckpoint);
     connect(session_, &EngineSession::eventsReceived, this, &CheckpointsPanel::onEvents);
@@ -68,11 +70,14 @@ CheckpointsPanel::CheckpointsPanel(EngineSession* session, QWidget* parent)
 }
 
 QWidget* CheckpointsPanel::buildHistoryTab() {
-    auto* splitter = new QSplitter(Qt::Vertical, this);
+    // Side by side, because the dock usually sits wide and low under the graph.
+    auto* splitter = new QSplitter(Qt::Horizontal, this);
     table_ = makeTable(history_, splitter);
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
-            &CheckpointsPanel::showSelected);
+    connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        // A selection the user made stops the chart from following the run.
+        follow_newest_ = follow_newest_ && selecting_;
+        showSelected();
+    });
     connect(history_, &QAbstractItemModel::dataChanged, this, &CheckpointsPanel::showSelected);
 
     auto* detail_box = new QWidget(splitter);
@@ -102,8 +107,8 @@ QWidget* CheckpointsPanel::buildHistoryTab() {
             session_->seek(event);
         }
     });
-    splitter->setStretchFactor(0, 2);
-    splitter->setStretchFactor(1, 3);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
     return splitter;
 }
 
@@ -132,11 +137,14 @@ void CheckpointsPanel::onEvents(const protocol::EventBatch& batch) {
 }
 
 void CheckpointsPanel::onRunLoaded() {
+    follow_newest_ = true;
     history_->clear();
     shared_->clear();
     strip_->setCheckpoints({});
     gantt_->clear();
-    tabs_->setTabVisible(1, false);
+    if (int index = tabs_->indexOf(shared_tab_); index >= 0) {
+        tabs_->removeTab(index);
+    }
     refresh();
 }
 
@@ -167,8 +175,11 @@ void CheckpointsPanel::onDetails(const protocol::Reply& reply) {
         }
         history_->setDetails(reply.checkpoint_details());
         strip_->setCheckpoints(reply.checkpoint_details());
-        if (selected != 0 && history_->rowOf(selected) >= 0) {
-            selectCheckpoint(selected);
+        table_->resizeColumnsToContents();
+        if (follow_newest_ && history_->rowCount() > 0) {
+            selectRow(history_->rowCount() - 1);
+        } else if (selected != 0 && history_->rowOf(selected) >= 0) {
+            selectRow(history_->rowOf(selected));
         }
         showSelected();
     }
@@ -179,8 +190,8 @@ void CheckpointsPanel::onSharedState(const protocol::Reply& reply) {
     query_in_flight_ = false;
     if (reply.error().empty()) {
         shared_->setSharedState(reply.checkpoint_shared_state());
-        if (reply.checkpoint_shared_state().files_size() > 0) {
-            tabs_->setTabVisible(1, true);
+        if (reply.checkpoint_shared_state().files_size() > 0 && tabs_->indexOf(shared_tab_) < 0) {
+            tabs_->addTab(shared_tab_, tr("Shared state"));
         }
     }
     if (refresh_pending_) {
@@ -190,12 +201,18 @@ void CheckpointsPanel::onSharedState(const protocol::Reply& reply) {
 
 void CheckpointsPanel::selectCheckpoint(int64_t id) {
     int row = history_->rowOf(id);
-    if (row < 0) {
-        return;
+    if (row >= 0) {
+        follow_newest_ = false;
+        selectRow(row);
     }
+}
+
+void CheckpointsPanel::selectRow(int row) {
     QModelIndex index = history_->index(row, 0);
+    selecting_ = true;
     table_->selectionModel()->select(
         index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    selecting_ = false;
     table_->scrollTo(index);
 }
 

@@ -50,7 +50,8 @@ public:
     // True while a query is in flight or waits for one.
     bool isRefreshing() const { return query_in_flight_ || refresh_pending_; }
 
-    // Selects checkpoint `id` in the table, if it is there.
+    // Selects checkpoint `id` in the table, if it is there. Until the first
+    // call or click after a run loads, the newest checkpoint is selected.
     void selectCheckpoint(int64_t id);
     // Requests the history now, or after the query in flight returns.
     void refresh();
@@ -61,6 +62,7 @@ private:
     void onDetails(const protocol::Reply& reply);
     void onSharedState(const protocol::Reply& reply);
     void showSelected();
+    void selectRow(int row);
     int64_t selectedId() const;
     QWidget* buildHistoryTab();
     QWidget* buildSharedStateTab();
@@ -78,6 +80,8 @@ private:
     QStringList vertex_names_;
     bool query_in_flight_ = false;
     bool refresh_pending_ = false;
+    bool follow_newest_ = true;
+    bool selecting_ = false;  // set while the panel itself changes the selection
     int queries_sent_ = 0;
 };
 

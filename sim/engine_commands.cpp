@@ -2,6 +2,7 @@
 // Commands that move the run are in engine_moves.cpp.
 
 #include "runtime/core/log.h"
+#include "sim/checkpoint_queries.h"
 #include "sim/engine_queries.h"
 #include "sim/engine_service_impl.h"
 #include "sim/recording.h"
@@ -153,6 +154,16 @@ std::string EngineService::Impl::dispatch(const protocol::Request& request,
             *reply->mutable_checkpoints() =
                 queryCheckpoints(run_->engine(), events_.triggerEvents());
             return {};
+        case Request::kCheckpointDetailsQuery:
+            *reply->mutable_checkpoint_details() =
+                queryCheckpointDetails(run_->engine(), events_.triggerEvents());
+            return {};
+        case Request::kCheckpointSharedStateQuery:
+            *reply->mutable_checkpoint_shared_state() = queryCheckpointSharedState(run_->engine());
+            return {};
+        case Request::kCheckpointExportQuery:
+            return queryCheckpointExport(run_->engine(), request.checkpoint_export_query(),
+                                         reply->mutable_checkpoint_export());
         case Request::kShutdown:
             shutdown_requested_ = true;
             return {};

@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "ui/checkpoints_dock.h"
 #include "ui/engine_session.h"
 #include "ui/event_log_model.h"
 #include "ui/event_log_view.h"
@@ -106,6 +107,7 @@ void MainWindow::buildDocks() {
     addDockWidget(Qt::BottomDockWidgetArea, log_dock);
     metrics_ = addMetricsDock(this, session_, timeline_);
     addStateInspectorDock(this, session_);
+    addCheckpointsDock(session_, this);
 }
 
 void MainWindow::buildMenus() {

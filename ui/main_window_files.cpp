@@ -1,7 +1,10 @@
 // Files, recent files, drag and drop and settings of the main window.
 #include "ui/main_window.h"
 
+#include "ui/checkpoint_exports.h"
 #include "ui/engine_session.h"
+#include "ui/event_log_model.h"
+#include "ui/event_log_view.h"
 #include "ui/logging_categories.h"
 #include "ui/metrics_csv.h"
 #include "ui/transport_bar.h"
@@ -44,6 +47,7 @@ void MainWindow::buildFileMenu() {
                                       &MainWindow::saveRecordingDialog);
     export_metrics_ =
         file->addAction(tr("&Export Metrics CSV..."), this, &MainWindow::exportMetricsDialog);
+    addCheckpointExportActions(file, session_, event_log_->model(), this);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 }

@@ -376,8 +376,9 @@ void TestEngineProtocol::barrierStepStopsAtFinalCheckpoint() {
     reply = h.call(checkpoints);
     const int count = reply.checkpoints().checkpoints_size();
     QVERIFY(count >= 2);
-    const protocol::CheckpointMark& final_mark = reply.checkpoints().checkpoints(count - 1);
-    const protocol::CheckpointMark& before = reply.checkpoints().checkpoints(count - 2);
+    // Copies: `reply` is assigned again below.
+    const protocol::CheckpointMark final_mark = reply.checkpoints().checkpoints(count - 1);
+    const protocol::CheckpointMark before = reply.checkpoints().checkpoints(count - 2);
     QCOMPARE(h.seek(before.end_event()).status().event_index(), before.end_event());
 
     protocol::Request barrier;

@@ -1,6 +1,6 @@
 #pragma once
 
-// Answers to the query commands of the engine protocol: the job graph,
+// Replies to the query commands of the engine protocol: the job graph,
 // pages of keyed state, metric samples and the checkpoint history.
 
 #include "proto/engine_protocol.pb.h"

@@ -96,7 +96,7 @@ private:
     void startMove(const protocol::Request& request, std::function<bool()> done,
                    bool repeats_seen_events);
     void moveSlice();
-    // Answers the move's request with `error` (empty on success) and the
+    // Replies to the move's request with `error` (empty on success) and the
     // status reached, and publishes the move.
     void finishMove(const std::string& error);
     // Why a command that moves the run cannot start now, or empty.

@@ -12,7 +12,7 @@
 
 namespace sluice::sim {
 
-// What the service adds to the engine's own state in a Status.
+// Fields of a Status that come from the service, not from the engine.
 struct ServiceStatus {
     bool playing = false;
     double sim_ms_per_wall_second = 0;

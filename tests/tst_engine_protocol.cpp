@@ -361,7 +361,7 @@ void TestEngineProtocol::roundTripOverTcp() {
     QVERIFY(h.latest_frame.status().event_index() > 1000);
 }
 
-// The final checkpoint of a bounded job sends no barriers; stepping to the
+// The final checkpoint of a bounded job sends no barriers. Stepping to the
 // next barrier event after the last periodic checkpoint stops at its
 // trigger instead of running to the end.
 void TestEngineProtocol::barrierStepStopsAtFinalCheckpoint() {

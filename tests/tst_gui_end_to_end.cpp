@@ -85,7 +85,16 @@ private:
     // Opens a scenario, runs to checkpoint 3, kills TaskManager 0 through
     // the Faults menu and plays until the verdict panel shows a verdict.
     void runFlightsWithKill(ui::MainWindow& window, const QString& text);
+    // Opens flights and waits until it is loaded and paused at event 0.
+    void openFlights(ui::MainWindow& window);
 };
+
+void TestGuiEndToEnd::openFlights(ui::MainWindow& window) {
+    window.openFile(flightsPath());
+    QTRY_COMPARE_WITH_TIMEOUT(window.session()->status().run_state(), protocol::PAUSED,
+                              kLoadTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(window.scene()->vertexItemCount(), 3, kLoadTimeoutMs);
+}
 
 void TestGuiEndToEnd::runFlightsWithKill(ui::MainWindow& window, const QString& text) {
     window.openScenarioText(flightsPath(), text);
@@ -172,10 +181,10 @@ void TestGuiEndToEnd::previousCheckpointSeeksBack() {
     test::ServedEngine engine;
     QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
     ui::MainWindow window(engine.session.get());
-    window.openFile(flightsPath());
-    QTRY_COMPARE_WITH_TIMEOUT(engine.session->status().run_state(), protocol::PAUSED,
-                              kLoadTimeoutMs);
-    QTRY_COMPARE_WITH_TIMEOUT(window.scene()->vertexItemCount(), 3, kLoadTimeoutMs);
+    openFlights(window);
+    if (QTest::currentTestFailed()) {
+        return;
+    }
     ui::TransportBar* transport = window.transportBar();
     for (int64_t checkpoint = 1; checkpoint <= 3; ++checkpoint) {
         transport->nextCheckpointAction()->trigger();
@@ -215,10 +224,10 @@ void TestGuiEndToEnd::quickPressesAllMove() {
     test::ServedEngine engine;
     QVERIFY2(engine.error.isEmpty(), qPrintable(engine.error));
     ui::MainWindow window(engine.session.get());
-    window.openFile(flightsPath());
-    QTRY_COMPARE_WITH_TIMEOUT(engine.session->status().run_state(), protocol::PAUSED,
-                              kLoadTimeoutMs);
-    QTRY_COMPARE_WITH_TIMEOUT(window.scene()->vertexItemCount(), 3, kLoadTimeoutMs);
+    openFlights(window);
+    if (QTest::currentTestFailed()) {
+        return;
+    }
     ui::TransportBar* transport = window.transportBar();
     for (int press = 0; press < 3; ++press) {
         transport->nextCheckpointAction()->trigger();
@@ -356,7 +365,7 @@ void TestGuiEndToEnd::lostEngineShowsMessage() {
     QVERIFY(!window.transportBar()->playPauseAction()->isEnabled());
 }
 
-// An engine that answers with another protocol version: the window says so
+// An engine that replies with another protocol version: the window says so
 // instead of using the reply.
 void TestGuiEndToEnd::otherProtocolVersionShowsMessage() {
     zmq::context_t context;

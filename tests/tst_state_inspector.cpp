@@ -549,7 +549,7 @@ void TstStateInspector::dockShowsKeyedOperators() {
     QCOMPARE(inspector.operatorBox()->count(), 1);
     QCOMPARE(inspector.subtaskBox()->itemText(0), QString("All"));
     QVERIFY(inspector.subtaskBox()->count() > 1);
-    // Before any failure, the failure view says why it is empty.
+    // Before any failure, the failure view explains why it is empty.
     inspector.viewBox()->setCurrentIndex(int(ui::StateInspector::View::kFailureDiff));
     QTRY_VERIFY_WITH_TIMEOUT(inspector.statusText().contains("No failure so far"), kWaitMs);
     inspector.viewBox()->setCurrentIndex(int(ui::StateInspector::View::kLive));

@@ -20,7 +20,7 @@ namespace sluice::ui {
 //
 // Threading: create, call and destroy it on the GUI thread. It owns a worker
 // thread that does all socket I/O, so no member function waits on the
-// engine; results arrive as queued signals on the GUI thread.
+// engine. Results arrive as queued signals on the GUI thread.
 //
 // Errors: a reply of another protocol version, or no reply within
 // replyTimeoutMs() while no telemetry arrives either, emits connectionLost

@@ -28,6 +28,8 @@ JobGraphView::JobGraphView(QWidget* parent)
     // than a full viewport update at large parallelism.
     setViewportUpdateMode(QGraphicsView::SmartViewportUpdate);
     setBackgroundBrush(QColor(0xfc, 0xfc, 0xfc));
+    // Space left over by a fit goes below the graph, where the legend sits.
+    setAlignment(Qt::AlignHCenter | Qt::AlignTop);
 }
 
 double JobGraphView::zoom() const {
@@ -38,6 +40,7 @@ void JobGraphView::zoomBy(double factor) {
     double target = std::clamp(zoom() * factor, kZoomMin, kZoomMax);
     double applied = target / zoom();
     scale(applied, applied);
+    fitted_ = false;
 }
 
 void JobGraphView::zoomIn() {
@@ -63,11 +66,15 @@ void JobGraphView::fitAll() {
     if (zoom() > 1.5) {
         zoomBy(1.5 / zoom());
     }
+    fitted_ = true;
     qCDebug(lcUiGraph) << "fit, zoom" << zoom();
 }
 
 void JobGraphView::resizeEvent(QResizeEvent* event) {
     QGraphicsView::resizeEvent(event);
+    if (fitted_) {
+        fitAll();
+    }
     placeLegend();
 }
 

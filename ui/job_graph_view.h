@@ -28,6 +28,9 @@ private:
     void placeLegend();
 
     QWidget* legend_;
+    // True from fitAll until the user zooms: a resize, such as a dock
+    // growing, then fits the graph again so the legend stays below it.
+    bool fitted_ = false;
 };
 
 }  // namespace sluice::ui

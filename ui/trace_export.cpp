@@ -4,6 +4,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <array>
 #include <set>
 #include <utility>
@@ -82,19 +83,40 @@ void addTrackNames(const protocol::CheckpointDetails& details,
     }
 }
 
+// The four phases of one acknowledged subtask at their simulated times.
+// Start delay and alignment run from the trigger to the last barrier; the
+// synchronous and asynchronous parts end at the acknowledgement. Between
+// them the task may wait (for a core, or behind buffered records), which
+// shows as a gap inside the checkpoint span.
+struct PhaseSpan {
+    const char* name;
+    int64_t start_ns;
+    int64_t duration_ns;
+};
+
+std::array<PhaseSpan, 4> phaseSpans(int64_t trigger_ns,
+                                    const protocol::CheckpointSubtaskDetail& subtask) {
+    int64_t aligned_ns = trigger_ns + subtask.start_delay_ns();
+    int64_t async_start_ns = subtask.ack_time_ns() - subtask.async_duration_ns();
+    int64_t sync_start_ns = async_start_ns - subtask.sync_duration_ns();
+    // An unaligned snapshot starts at the first barrier while the remaining
+    // barriers still arrive. Trace viewers expect nested spans not to
+    // overlap, so the alignment span ends at the snapshot.
+    int64_t alignment_ns =
+        std::max<int64_t>(0, std::min(subtask.alignment_duration_ns(), sync_start_ns - aligned_ns));
+    return {{{"start delay", trigger_ns, subtask.start_delay_ns()},
+             {"alignment", aligned_ns, alignment_ns},
+             {"sync", sync_start_ns, subtask.sync_duration_ns()},
+             {"async", async_start_ns, subtask.async_duration_ns()}}};
+}
+
 void addCheckpointSpans(const protocol::CheckpointDetail& checkpoint, QJsonArray* out) {
-    static const std::array<const char*, 4> kPhaseNames = {"start delay", "alignment", "sync",
-                                                           "async"};
     int64_t id = checkpoint.mark().checkpoint_id();
     int64_t trigger_ns = checkpoint.mark().trigger_ns();
     for (const auto& subtask : checkpoint.subtasks()) {
         if (!subtask.acknowledged()) {
             continue;
         }
-        std::array<int64_t, 4> durations = {
-            subtask.start_delay_ns(), subtask.alignment_duration_ns(), subtask.sync_duration_ns(),
-            subtask.async_duration_ns()};
-        int64_t total_ns = durations[0] + durations[1] + durations[2] + durations[3];
         int pid = pidOf(subtask.vertex());
         int tid = tidOf(subtask.subtask());
         QJsonObject args{{"checkpoint_id", qint64(id)},
@@ -102,15 +124,14 @@ void addCheckpointSpans(const protocol::CheckpointDetail& checkpoint, QJsonArray
                          {"processed_bytes", qint64(subtask.processed_bytes())},
                          {"persisted_bytes", qint64(subtask.persisted_bytes())},
                          {"unaligned", subtask.unaligned()},
-                         {"state_size_bytes", qint64(subtask.state_size_bytes())}};
+                         {"state_size_bytes", qint64(subtask.state_size_bytes())},
+                         {"alignment_duration_ns", qint64(subtask.alignment_duration_ns())}};
         out->append(span(QStringLiteral("checkpoint %1").arg(id), "checkpoint", pid, tid,
-                         trigger_ns, total_ns, args));
-        int64_t start_ns = trigger_ns;
-        for (size_t phase = 0; phase < durations.size(); ++phase) {
-            out->append(span(QLatin1String(kPhaseNames[phase]), "checkpoint-phase", pid, tid,
-                             start_ns, durations[phase],
+                         trigger_ns, subtask.ack_time_ns() - trigger_ns, args));
+        for (const PhaseSpan& phase : phaseSpans(trigger_ns, subtask)) {
+            out->append(span(QLatin1String(phase.name), "checkpoint-phase", pid, tid,
+                             phase.start_ns, phase.duration_ns,
                              QJsonObject{{"checkpoint_id", qint64(id)}}));
-            start_ns += durations[phase];
         }
     }
 }

@@ -16,8 +16,9 @@ namespace sluice::ui {
 //     (tid = subtask index + 1), named with "M" metadata events, and the
 //     process "Job" (pid 0) for events of the whole job;
 //   - per acknowledged subtask of each checkpoint, one "X" span
-//     "checkpoint N" from the trigger over the four phases, and inside it one
-//     "X" span per phase (start delay, alignment, sync, async) in that order;
+//     "checkpoint N" from the trigger to the subtask's acknowledgement, and
+//     inside it one "X" span per phase: start delay and alignment from the
+//     trigger on, sync and async ending at the acknowledgement;
 //   - barrier events as thread-scoped "i" instants on their subtask, faults
 //     and checkpoint completions or failures as global "i" instants on the
 //     Job process.

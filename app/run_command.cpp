@@ -6,12 +6,14 @@
 #include "sim/checkpoint_export.h"
 #include "sim/recording.h"
 #include "sim/run_check.h"
+#include "sim/state_export.h"
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <variant>
 
@@ -141,6 +143,20 @@ int writeOutputs(const Engine& engine, const Options& options) {
             sluice::sim::writeCheckpointsJson(out, engine.checkpointHistory(),
                                               engine.vertexNames());
         });
+    }
+    if (!options.keyed_state_csv.empty()) {
+        // Written to memory first, so that a run without a retained
+        // checkpoint leaves an existing file alone.
+        std::ostringstream csv;
+        std::string error = sluice::sim::writeKeyedStateCsv(csv, engine, 0);
+        if (!error.empty()) {
+            std::fprintf(stderr, "sluice-run: keyed state CSV not written to %s: %s\n",
+                         options.keyed_state_csv.c_str(), error.c_str());
+            status |= kExitRunFailed;
+        } else {
+            status |= writeFile(options.keyed_state_csv, "keyed state CSV",
+                                [&](std::ostream& out) { out << csv.str(); });
+        }
     }
     return status;
 }

@@ -32,6 +32,7 @@ struct Options {
     std::string metrics_csv;
     std::string checkpoints_csv;
     std::string checkpoints_json;
+    std::string keyed_state_csv;
     std::string record;
     std::string replay;
     std::optional<SeedRange> seeds;

@@ -60,6 +60,12 @@ Options:
   --checkpoints-json FILE
                        Write the checkpoint history in the shape of Flink's
                        REST response GET /jobs/:jobid/checkpoints.
+  --keyed-state-csv FILE
+                       Write the keyed state of the newest retained checkpoint
+                       at the end of the run: one row per task, subtask,
+                       state and key, with the last update time (simulated
+                       ms) and whether the entry changed since the previous
+                       checkpoint.
   --checkpoint-dir DIR Keep checkpoints and savepoints in DIR, in Flink's layout
                        (chk-N/, shared/, taskowned/, savepoint-N/). Default:
                        a temporary folder that is removed after the run.
@@ -131,12 +137,13 @@ or the sweep was interrupted, 2 for invalid input.
 // Flags that --seeds and --replay reject.
 const std::set<std::string> kSweepRejects = {
     "--seed",        "--record",          "--restore",          "--checkpoint-dir",
-    "--metrics-csv", "--checkpoints-csv", "--checkpoints-json", "--no-check",
-    "--replay"};
+    "--metrics-csv", "--checkpoints-csv", "--checkpoints-json", "--keyed-state-csv",
+    "--no-check",    "--replay"};
 const std::set<std::string> kServeRejects = {
-    "--record", "--restore",    "--metrics-csv", "--checkpoints-csv", "--checkpoints-json",
-    "--check",  "--no-check",   "--replay",      "--seeds",           "--jobs",
-    "--junit",  "--failing-dir"};
+    "--record",           "--restore",         "--metrics-csv", "--checkpoints-csv",
+    "--checkpoints-json", "--keyed-state-csv", "--check",       "--no-check",
+    "--replay",           "--seeds",           "--jobs",        "--junit",
+    "--failing-dir"};
 const std::set<std::string> kReplayRejects = {"--seed",   "--until-ms",   "--restore",
                                               "--record", "--seeds",      "--jobs",
                                               "--junit",  "--failing-dir"};
@@ -185,6 +192,7 @@ std::optional<int> checkOutputFiles(const Options& options, UsageError&& usageEr
         {"--metrics-csv", &options.metrics_csv},
         {"--checkpoints-csv", &options.checkpoints_csv},
         {"--checkpoints-json", &options.checkpoints_json},
+        {"--keyed-state-csv", &options.keyed_state_csv},
         {"--record", &options.record},
         {"--junit", &options.junit}};
     for (const auto& [flag, path] : outputs) {
@@ -276,16 +284,21 @@ bool parseValueOption(const std::string& arg, const char* text, Options* options
             options->engine.until_ms = int64_t(number);
         }
     } else if (arg == "--metrics-csv" || arg == "--checkpoints-csv" ||
-               arg == "--checkpoints-json" || arg == "--record" || arg == "--junit") {
+               arg == "--checkpoints-json" || arg == "--keyed-state-csv" || arg == "--record" ||
+               arg == "--junit") {
         if (!text || !*text) {
             return needs("a file name");
         }
         std::string& target = arg == "--metrics-csv"       ? options->metrics_csv
                               : arg == "--checkpoints-csv" ? options->checkpoints_csv
+                              : arg == "--keyed-state-csv" ? options->keyed_state_csv
                               : arg == "--record"          ? options->record
                               : arg == "--junit"           ? options->junit
                                                            : options->checkpoints_json;
         target = text;
+        if (arg == "--keyed-state-csv") {
+            options->engine.keep_snapshot_update_times = true;
+        }
     } else if (arg == "--serve") {
         if (!text || !*text) {
             return needs("an address, such as tcp://127.0.0.1:7411");

@@ -306,10 +306,9 @@ void Engine::onCheckpointCompleted(const CheckpointStats& stats,
     checkpoint_digests_.push_back({stats.id, eventCount(), digest()});
     completed_metadata_[stats.id] =
         std::make_unique<checkpoint::CheckpointMetadata>(std::move(metadata));
-    if (stats.savepoint) {
-        return;  // savepoints are never subsumed
+    if (!stats.savepoint) {  // savepoints are never subsumed
+        retained_.push_back(stats.id);
     }
-    retained_.push_back(stats.id);
     while (int(retained_.size()) > checkpoint_config_.retained) {
         int64_t oldest = retained_.front();
         retained_.erase(retained_.begin());
@@ -317,6 +316,7 @@ void Engine::onCheckpointCompleted(const CheckpointStats& stats,
         registry_->releaseCheckpoint(oldest);
         storage_->discardCheckpoint(oldest);
     }
+    pruneSnapshotUpdateTimes(stats.id);
 }
 
 std::pair<const checkpoint::CheckpointMetadata*, const CheckpointStorage*> Engine::findRestorePoint(
@@ -341,6 +341,7 @@ void Engine::onCheckpointStatus(const CheckpointStats& stats) {
 
 std::optional<ScenarioError> Engine::build(const EngineOptions& options) {
     keep_failure_states_ = options.keep_failure_states;
+    keep_snapshot_update_times_ = options.keep_snapshot_update_times;
     const scenario::Scenario& s = scenario_.proto;
     if (auto error = prepareStorage(options)) {
         return error;

@@ -40,6 +40,28 @@ struct EngineOptions {
     // restores, for the state inspector. It decodes the restored checkpoint
     // at every failure, so headless runs leave it off.
     bool keep_failure_states = false;
+    // Keeps the update time of every keyed-state entry at each subtask's
+    // snapshot while its checkpoint is pending or retained, so that the
+    // state inspector can show them for checkpoints. It visits every entry
+    // at every snapshot, so headless runs leave it off.
+    bool keep_snapshot_update_times = false;
+};
+
+// The update times of one subtask's keyed state when it took its snapshot
+// of a checkpoint. Entries are identified by a 64-bit hash of (state name,
+// key group, serialized key).
+struct SnapshotUpdateTimes {
+    Nanos snapshot_ns = 0;
+    // This subtask's snapshot time in the latest completed checkpoint when
+    // the snapshot was taken, or -1 before the first one.
+    Nanos previous_snapshot_ns = -1;
+    std::vector<std::pair<uint64_t, Nanos>> times;  // sorted by hash
+
+    static uint64_t entryHash(std::string_view state_name, int key_group, std::string_view key);
+    // The entry's last update before the snapshot, or nullopt when unknown
+    // (RocksDB entries that were outside the cache).
+    std::optional<Nanos> find(std::string_view state_name, int key_group,
+                              std::string_view key) const;
 };
 
 // A fault that fired, with the event count at which it took effect.
@@ -141,6 +163,10 @@ public:
     };
     static constexpr size_t kFailureStatesKept = 2;
     const std::deque<FailureKeyedState>& failureStates() const { return failure_states_; }
+    // Update times kept at the snapshot of (vertex, subtask) for a pending
+    // or retained checkpoint, or null (see keep_snapshot_update_times).
+    const SnapshotUpdateTimes* snapshotUpdateTimes(int64_t checkpoint_id, int vertex,
+                                                   int subtask) const;
     // Time from each failure to the restarted job running, in order.
     const std::vector<Nanos>& recoveryDurations() const {
         return job_manager_->recoveryDurations();
@@ -266,6 +292,10 @@ private:
     // returns whether it did.
     bool captureFailureState(const scenario::Fault& fault);
     void readRestoredState(FailureKeyedState& state) const;
+    void captureSnapshotUpdateTimes(const ProtocolEvent& event);
+    // Drops the tables of checkpoints up to `completed_id` that are not
+    // retained, and remembers the snapshot times of `completed_id`.
+    void pruneSnapshotUpdateTimes(int64_t completed_id);
     std::string rewindToCheckpoint(scenario::RewindToCheckpoint& spec);
     Nanos filterControlMessage(int from, int to, const control::Envelope& message);
     std::vector<StreamTask*> liveTasksOf(const std::string& operator_id, int subtask);
@@ -304,6 +334,10 @@ private:
     std::vector<FiredFault> fired_faults_;
     std::deque<FailureKeyedState> failure_states_;
     bool keep_failure_states_ = false;
+    bool keep_snapshot_update_times_ = false;
+    std::map<int64_t, std::map<std::pair<int, int>, SnapshotUpdateTimes>> snapshot_update_times_;
+    // (vertex, subtask) to its snapshot time in the latest completed checkpoint.
+    std::map<std::pair<int, int>, Nanos> completed_snapshot_ns_;
     std::vector<std::string> warnings_;
     std::vector<CheckpointDigest> checkpoint_digests_;
     std::vector<ActiveControlFault> control_faults_;

@@ -7,9 +7,11 @@
 #include "sim/engine_service_impl.h"
 #include "sim/recording.h"
 #include "sim/scenario_loader.h"
+#include "sim/state_export.h"
 #include "sim/state_inspector_queries.h"
 
 #include <filesystem>
+#include <sstream>
 
 namespace sluice::sim {
 
@@ -139,6 +141,15 @@ std::string EngineService::Impl::dispatch(const protocol::Request& request,
         case Request::kStateQueryDiff:
             return queryStateDiff(run_->engine(), request.state_query_diff(), state_cache_,
                                   reply->mutable_state_diff());
+        case Request::kStateExportQuery: {
+            std::ostringstream out;
+            std::string error = writeKeyedStateCsv(out, run_->engine(),
+                                                   request.state_export_query().checkpoint_id());
+            if (error.empty()) {
+                reply->mutable_state_export()->set_data(out.str());
+            }
+            return error;
+        }
         case Request::kStateQuerySources:
             *reply->mutable_state_sources() = queryStateSources(run_->engine());
             return {};

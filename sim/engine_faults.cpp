@@ -343,6 +343,9 @@ void Engine::onProtocolEvent(const ProtocolEvent& event) {
     for (const auto& observer : protocol_observers_) {
         observer(event);
     }
+    if (keep_snapshot_update_times_ && event.phase == ProtocolPhase::kAfterSyncSnapshot) {
+        captureSnapshotUpdateTimes(event);
+    }
     if (event.phase >= ProtocolPhase::kBarrierReceived) {
         return;  // barrier progress phases are not fault triggers
     }
@@ -617,6 +620,9 @@ std::string Engine::rewindToCheckpoint(scenario::RewindToCheckpoint& spec) {
         storage_->discardCheckpoint(later);
     }
     completed_metadata_.erase(completed_metadata_.upper_bound(id), completed_metadata_.end());
+    snapshot_update_times_.erase(snapshot_update_times_.upper_bound(id),
+                                 snapshot_update_times_.end());
+    pruneSnapshotUpdateTimes(id);
     job_manager_->rewind(id, ms(spec.restart_after_ms()), what);
     return what + " (the job runs again after " + std::to_string(spec.restart_after_ms()) + " ms)";
 }

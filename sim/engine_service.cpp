@@ -30,6 +30,7 @@ EngineService::Impl::Impl(zmq::context_t& context, EngineServiceOptions options)
       telemetry_(context, zmq::socket_type::pub) {
     // The GUI's state inspector shows the state across each failure.
     options_.engine.keep_failure_states = true;
+    options_.engine.keep_snapshot_update_times = true;
     commands_.set(zmq::sockopt::linger, 0);
     telemetry_.set(zmq::sockopt::linger, 0);
 }

@@ -63,8 +63,11 @@ std::string displayKey(const StreamTask* task, int node, std::string_view key) {
 class HandleDecoder {
 public:
     HandleDecoder(const Engine& engine, const checkpoint::KeyedStateHandle& handle, int vertex,
-                  std::vector<protocol::StateRow>* rows)
-        : handle_(handle), task_(engine.task(vertex, handle.subtask())), rows_(rows) {
+                  int64_t checkpoint_id, std::vector<protocol::StateRow>* rows)
+        : handle_(handle),
+          task_(engine.task(vertex, handle.subtask())),
+          update_times_(engine.snapshotUpdateTimes(checkpoint_id, vertex, handle.subtask())),
+          rows_(rows) {
         const JobVertex& job_vertex = engine.jobGraph().vertex(vertex);
         owned_ = keyGroupRangeForSubtask(job_vertex.max_parallelism, job_vertex.parallelism,
                                          handle.subtask());
@@ -97,6 +100,13 @@ public:
         row.set_value(live ? live->displayRaw(views) : undecodedValue(views));
         row.set_subtask(handle_.subtask());
         row.set_outside_owner(!owned_.contains(key_group_));
+        if (update_times_) {
+            std::optional<Nanos> updated = update_times_->find(state_, key_group_, key_);
+            row.set_last_update_ns(updated.value_or(0));
+            row.set_changed_since_checkpoint(updated &&
+                                             (update_times_->previous_snapshot_ns < 0 ||
+                                              *updated > update_times_->previous_snapshot_ns));
+        }
         rows_->push_back(std::move(row));
         parts_.clear();
     }
@@ -104,6 +114,7 @@ public:
 private:
     const checkpoint::KeyedStateHandle& handle_;
     const StreamTask* task_;
+    const SnapshotUpdateTimes* update_times_;
     std::vector<protocol::StateRow>* rows_;
     KeyGroupRange owned_;
     std::string state_;
@@ -138,7 +149,7 @@ std::variant<std::vector<protocol::StateRow>, std::string> readCheckpointState(
                 continue;
             }
             for (const auto& handle : subtask_state.keyed_state()) {
-                HandleDecoder decoder(engine, handle, vertex, &rows);
+                HandleDecoder decoder(engine, handle, vertex, checkpoint_id, &rows);
                 // NOTE: readHandleEntries narrows this to the handle's own key-group
                 // range, so a key stored outside that range is not shown at all; only
                 // a handle range that differs from the subtask's range gets flagged.

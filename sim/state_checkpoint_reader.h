@@ -23,8 +23,11 @@ namespace sluice::sim {
 // (subtask, state name, key), sorted by (state name, key group, key,
 // subtask). Keys and values are shown in the display form of the live
 // task's states. A state that no live task has registered shows its entry
-// count and size instead. last_update_ns is 0 because snapshots store no update
-// times. Returns an error message when the checkpoint is not retained or a
+// count and size instead. Snapshots store no update times: last_update_ns
+// and changed_since_checkpoint (against the previous completed checkpoint)
+// come from the times the engine kept at the snapshot
+// (EngineOptions::keep_snapshot_update_times), and are 0 and false without
+// them. Returns an error message when the checkpoint is not retained or a
 // file cannot be read.
 std::variant<std::vector<protocol::StateRow>, std::string> readCheckpointState(
     const Engine& engine, int64_t checkpoint_id, int vertex);

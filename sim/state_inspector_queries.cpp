@@ -176,7 +176,8 @@ std::string queryCheckpointKeyedState(const Engine& engine, const QueryKeyedStat
     size_t matched = 0;
     for (size_t n = 0; n < order.size(); ++n) {
         const StateRow& row = entry.rows[order[query.descending() ? order.size() - 1 - n : n]];
-        if (!matches(row, query.subtask(), query.key_filter())) {
+        if (!matches(row, query.subtask(), query.key_filter()) ||
+            (query.changed_only() && !row.changed_since_checkpoint())) {
             continue;
         }
         if (matched >= query.offset() && matched < query.offset() + limit) {

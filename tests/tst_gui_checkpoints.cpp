@@ -130,6 +130,7 @@ private Q_SLOTS:
     void traceHasSpansAndInstants();
     void ganttEqualsSluiceRunCsv();
     void exportsEqualSluiceRun();
+    void keyedStateExportEqualsSluiceRun();
     void traceExportOfRunParses();
     void sharedStateTabForRocksDb();
 };
@@ -232,6 +233,11 @@ void TestGuiCheckpoints::traceHasSpansAndInstants() {
     *done = makeCheckpoint(1, "COMPLETED");
     *done->add_subtasks() = makeSubtask(0, 0, 1000, 0, 2000, 3000);
     *done->add_subtasks() = makeSubtask(1, 0, 1000, 4000, 2000, 3000);
+    // The source waits 4 us between its barrier and its snapshot; the sink
+    // snapshots right after its alignment.
+    int64_t trigger_ns = done->mark().trigger_ns();
+    done->mutable_subtasks(0)->set_ack_time_ns(trigger_ns + 10'000);
+    done->mutable_subtasks(1)->set_ack_time_ns(trigger_ns + 10'000);
     auto* failed = details.add_checkpoints();
     *failed = makeCheckpoint(2, "FAILED");
     *failed->add_subtasks() = makeSubtask(0, 0, 1000, 0, 2000, 3000);
@@ -250,6 +256,8 @@ void TestGuiCheckpoints::traceHasSpansAndInstants() {
     QJsonDocument doc = QJsonDocument::fromJson(ui::chromeTraceJson(details, events), &error);
     QCOMPARE(error.error, QJsonParseError::NoError);
     std::map<QString, int> spans;
+    // (span name, pid) to (start, duration) in microseconds, checkpoint 1 only.
+    std::map<std::pair<QString, int>, std::pair<double, double>> times;
     int fault_instants = 0;
     int barrier_instants = 0;
     int thread_names = 0;
@@ -257,7 +265,10 @@ void TestGuiCheckpoints::traceHasSpansAndInstants() {
         QJsonObject event = value.toObject();
         QString phase = event[QStringLiteral("ph")].toString();
         if (phase == QStringLiteral("X")) {
-            ++spans[event[QStringLiteral("name")].toString()];
+            QString name = event[QStringLiteral("name")].toString();
+            ++spans[name];
+            times[{name, event[QStringLiteral("pid")].toInt()}] = {
+                event[QStringLiteral("ts")].toDouble(), event[QStringLiteral("dur")].toDouble()};
         } else if (phase == QStringLiteral("i")) {
             fault_instants += event[QStringLiteral("cat")].toString() == QStringLiteral("fault");
             barrier_instants +=
@@ -274,6 +285,18 @@ void TestGuiCheckpoints::traceHasSpansAndInstants() {
     QCOMPARE(fault_instants, 2);
     QCOMPARE(barrier_instants, 1);
     QCOMPARE(thread_names, 2);
+
+    // Phases sit at their simulated times: the source's gap between start
+    // delay and sync stays visible, and async ends at the acknowledgement.
+    double trigger_us = double(trigger_ns) / 1000;
+    using Span = std::pair<double, double>;
+    auto at = [&](const char* name, int pid) { return times[{QString::fromLatin1(name), pid}]; };
+    QCOMPARE(at("checkpoint 1", 1), Span(trigger_us, 10));
+    QCOMPARE(at("start delay", 1), Span(trigger_us, 1));
+    QCOMPARE(at("sync", 1), Span(trigger_us + 5, 2));
+    QCOMPARE(at("async", 1), Span(trigger_us + 7, 3));
+    QCOMPARE(at("alignment", 2), Span(trigger_us + 1, 4));
+    QCOMPARE(at("sync", 2), Span(trigger_us + 5, 2));
 }
 
 // Every bar of the Gantt chart equals the row sluice-run --checkpoints-csv
@@ -408,6 +431,35 @@ void TestGuiCheckpoints::exportsEqualSluiceRun() {
     QCOMPARE(readFile(gui_json), expected_json);
 }
 
+// File > Export Keyed State of Checkpoint CSV writes the bytes sluice-run
+// --keyed-state-csv writes, and rejects a checkpoint that is no longer retained.
+void TestGuiCheckpoints::keyedStateExportEqualsSluiceRun() {
+    QTemporaryDir folder;
+    QVERIFY(folder.isValid());
+    QString scenario = scenarioPath("aligned-vs-unaligned.textproto");
+    QString state = folder.filePath(QStringLiteral("state.csv"));
+    QVERIFY(runSluiceRun(scenario, {QStringLiteral("--keyed-state-csv"), state}));
+
+    FinishedRun run;
+    QVERIFY(finishRun(&run, scenario));
+    QString gui_state = folder.filePath(QStringLiteral("gui-state.csv"));
+    QString state_error = QStringLiteral("not done");
+    ui::exportKeyedState(run.engine.session.get(), 0, gui_state,
+                         [&](const QString& error) { state_error = error; });
+    QTRY_VERIFY_WITH_TIMEOUT(state_error != QStringLiteral("not done"), kLoadTimeoutMs);
+    QCOMPARE(state_error, QString());
+    QByteArray expected_state = readFile(state);
+    QVERIFY(expected_state.startsWith("checkpoint_id,task,subtask,key_group,state_name,key,"));
+    QVERIFY(expected_state.count('\n') > 100);
+    QCOMPARE(readFile(gui_state), expected_state);
+
+    // A checkpoint that is not retained names the retained ones.
+    ui::exportKeyedState(run.engine.session.get(), 1, folder.filePath(QStringLiteral("old.csv")),
+                         [&](const QString& error) { state_error = error; });
+    QTRY_VERIFY_WITH_TIMEOUT(state_error.contains(QStringLiteral("retained:")), kLoadTimeoutMs);
+    QVERIFY(!QFile::exists(folder.filePath(QStringLiteral("old.csv"))));
+}
+
 void TestGuiCheckpoints::traceExportOfRunParses() {
     QTemporaryDir folder;
     QVERIFY(folder.isValid());
@@ -424,6 +476,8 @@ void TestGuiCheckpoints::traceExportOfRunParses() {
     QJsonDocument doc = QJsonDocument::fromJson(readFile(path), &parse);
     QCOMPARE(parse.error, QJsonParseError::NoError);
     std::map<qint64, int> spans_per_checkpoint;
+    // (checkpoint, pid, tid) to the end of its async span, in microseconds.
+    std::map<std::tuple<qint64, int, int>, double> async_ends;
     int barrier_instants = 0;
     for (const QJsonValue& value : doc.object()[QStringLiteral("traceEvents")].toArray()) {
         QJsonObject event = value.toObject();
@@ -431,6 +485,13 @@ void TestGuiCheckpoints::traceExportOfRunParses() {
             event[QStringLiteral("ph")].toString() == QStringLiteral("X")) {
             QJsonObject args = event[QStringLiteral("args")].toObject();
             ++spans_per_checkpoint[args[QStringLiteral("checkpoint_id")].toInteger()];
+        }
+        if (event[QStringLiteral("name")].toString() == QStringLiteral("async")) {
+            QJsonObject args = event[QStringLiteral("args")].toObject();
+            async_ends[{args[QStringLiteral("checkpoint_id")].toInteger(),
+                        event[QStringLiteral("pid")].toInt(),
+                        event[QStringLiteral("tid")].toInt()}] =
+                event[QStringLiteral("ts")].toDouble() + event[QStringLiteral("dur")].toDouble();
         }
         barrier_instants += event[QStringLiteral("cat")].toString() == QStringLiteral("barrier");
     }
@@ -440,6 +501,13 @@ void TestGuiCheckpoints::traceExportOfRunParses() {
         const protocol::CheckpointDetail& detail = history->checkpoint(r);
         if (detail.mark().status() == "COMPLETED") {
             QCOMPARE(spans_per_checkpoint[detail.mark().checkpoint_id()], detail.subtasks_size());
+            // The asynchronous part ends when the subtask acknowledged.
+            for (const auto& subtask : detail.subtasks()) {
+                auto end = async_ends.find(
+                    {detail.mark().checkpoint_id(), subtask.vertex() + 1, subtask.subtask() + 1});
+                QVERIFY(end != async_ends.end());
+                QCOMPARE(qRound64(end->second * 1000), subtask.ack_time_ns());
+            }
             ++completed;
         }
     }

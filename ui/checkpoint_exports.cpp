@@ -56,6 +56,21 @@ void exportCheckpointHistory(EngineSession* session, const QString& path,
     });
 }
 
+void exportKeyedState(EngineSession* session, int64_t checkpoint_id, const QString& path,
+                      ExportDone done) {
+    protocol::Request request;
+    request.mutable_state_export_query()->set_checkpoint_id(checkpoint_id);
+    session->request(std::move(request), [path, done](const protocol::Reply& reply) {
+        if (!reply.error().empty()) {
+            done(QObject::tr("The keyed state was not exported: %1.")
+                     .arg(QString::fromStdString(reply.error())));
+            return;
+        }
+        const std::string& data = reply.state_export().data();
+        done(writeFile(path, QByteArray(data.data(), qsizetype(data.size()))));
+    });
+}
+
 void exportTrace(EngineSession* session, const EventLogModel* events, const QString& path,
                  ExportDone done) {
     std::vector<protocol::Event> copied;
@@ -76,7 +91,7 @@ void exportTrace(EngineSession* session, const EventLogModel* events, const QStr
 }
 
 void addCheckpointExportActions(QMenu* menu, EngineSession* session, const EventLogModel* events,
-                                QWidget* parent) {
+                                std::function<int64_t()> selected_checkpoint, QWidget* parent) {
     auto history = [session, parent](const QString& title, const QString& suffix,
                                      const QString& filter,
                                      protocol::CheckpointExportQuery::Format format) {
@@ -96,6 +111,22 @@ void addCheckpointExportActions(QMenu* menu, EngineSession* session, const Event
         history(QObject::tr("Export Checkpoints JSON"), QStringLiteral("-checkpoints.json"),
                 QObject::tr("JSON files (*.json)"), protocol::CheckpointExportQuery::JSON);
     });
+    menu->addAction(
+        QObject::tr("Export &Keyed State of Checkpoint CSV..."), parent,
+        [session, parent, selected_checkpoint = std::move(selected_checkpoint)] {
+            int64_t id = selected_checkpoint ? selected_checkpoint() : 0;
+            QString suffix =
+                id > 0 ? QStringLiteral("-state-chk-%1.csv").arg(id) : QStringLiteral("-state.csv");
+            QString title = id > 0 ? QObject::tr("Export Keyed State of Checkpoint %1").arg(id)
+                                   : QObject::tr("Export Keyed State of the Newest Checkpoint");
+            QString path = QFileDialog::getSaveFileName(parent, title, defaultName(session, suffix),
+                                                        QObject::tr("CSV files (*.csv)"));
+            if (!path.isEmpty()) {
+                exportKeyedState(session, id, path, [parent, path](const QString& error) {
+                    reportDone(parent, QStringLiteral("keyed state"), path, error);
+                });
+            }
+        });
     menu->addAction(
         QObject::tr("Export &Trace (Chrome JSON)..."), parent, [session, events, parent] {
             QString path =

@@ -4,6 +4,7 @@
 
 #include <QString>
 
+#include <cstdint>
 #include <functional>
 
 class QMenu;
@@ -29,9 +30,17 @@ void exportCheckpointHistory(EngineSession* session, const QString& path,
 void exportTrace(EngineSession* session, const EventLogModel* events, const QString& path,
                  ExportDone done);
 
-// Adds the checkpoint CSV, checkpoint JSON and trace export entries to
-// `menu`; their dialogs and messages open over `parent`.
+// Writes the keyed state of every task in retained checkpoint
+// `checkpoint_id` (0: the newest retained one) to `path`, in the bytes
+// `sluice-run --keyed-state-csv` writes.
+void exportKeyedState(EngineSession* session, int64_t checkpoint_id, const QString& path,
+                      ExportDone done);
+
+// Adds the checkpoint CSV, checkpoint JSON, keyed state CSV and trace export
+// entries to `menu`; their dialogs and messages open over `parent`. The
+// keyed state export takes the checkpoint `selected_checkpoint` returns
+// (0: none selected, export the newest retained one).
 void addCheckpointExportActions(QMenu* menu, EngineSession* session, const EventLogModel* events,
-                                QWidget* parent);
+                                std::function<int64_t()> selected_checkpoint, QWidget* parent);
 
 }  // namespace sluice::ui

@@ -53,6 +53,8 @@ public:
     // Selects checkpoint `id` in the table, if it is there. Until the first
     // call or click after a run loads, the newest checkpoint is selected.
     void selectCheckpoint(int64_t id);
+    // The selected checkpoint's id, or 0 when none is selected.
+    int64_t selectedId() const;
     // Requests the history now, or after the query in flight returns.
     void refresh();
 
@@ -63,7 +65,6 @@ private:
     void onSharedState(const protocol::Reply& reply);
     void showSelected();
     void selectRow(int row);
-    int64_t selectedId() const;
     QWidget* buildHistoryTab();
     QWidget* buildSharedStateTab();
 

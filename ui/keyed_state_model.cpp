@@ -96,7 +96,7 @@ protocol::Request KeyedStateModel::pageRequest(int page) const {
     state->set_key_filter(query_.key_filter.toStdString());
     state->set_sort(sort_);
     state->set_descending(descending_);
-    state->set_changed_only(query_.mode == Mode::kLive && query_.changed_only);
+    state->set_changed_only(query_.mode != Mode::kDiff && query_.changed_only);
     return request;
 }
 
@@ -246,12 +246,14 @@ QVariant KeyedStateModel::stateData(const protocol::StateRow& row, int column, i
         case kSubtaskColumn:
             return row.subtask();
         case kLastUpdateColumn:
-            // Checkpoints and RocksDB entries outside the cache have no update time.
+            // Restored entries and RocksDB entries outside the cache have no
+            // update time.
             return row.last_update_ns() > 0 ? QVariant(double(row.last_update_ns()) / 1e6)
                                             : QVariant(tr("unknown"));
         case kChangedColumn:
-            if (query_.mode != Mode::kLive) {
-                return QString();
+            if (query_.mode == Mode::kCheckpoint && row.last_update_ns() == 0 &&
+                !row.changed_since_checkpoint()) {
+                return tr("unknown");
             }
             return row.changed_since_checkpoint() ? tr("yes") : tr("no");
         default:
@@ -299,6 +301,9 @@ QVariant KeyedStateModel::headerData(int section, Qt::Orientation orientation, i
                                                 "Subtask",
                                                 "Last update (ms)",
                                                 "Changed since checkpoint"};
+    if (section == kChangedColumn && query_.mode == Mode::kCheckpoint) {
+        return tr("Changed since previous checkpoint");
+    }
     return section < kStateColumnCount ? tr(kStateHeaders[section]) : QVariant();
 }
 

@@ -43,7 +43,7 @@ public:
         // captured state is compared with the checkpoint it restored.
         std::optional<uint64_t> failure_event_index;
         QString key_filter;
-        bool changed_only = false;  // kLive
+        bool changed_only = false;  // kLive, kCheckpoint
     };
 
     // Columns of the state views (kLive, kCheckpoint).

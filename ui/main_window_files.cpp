@@ -2,6 +2,7 @@
 #include "ui/main_window.h"
 
 #include "ui/checkpoint_exports.h"
+#include "ui/checkpoints_dock.h"
 #include "ui/engine_session.h"
 #include "ui/event_log_model.h"
 #include "ui/event_log_view.h"
@@ -47,7 +48,13 @@ void MainWindow::buildFileMenu() {
                                       &MainWindow::saveRecordingDialog);
     export_metrics_ =
         file->addAction(tr("&Export Metrics CSV..."), this, &MainWindow::exportMetricsDialog);
-    addCheckpointExportActions(file, session_, event_log_->model(), this);
+    addCheckpointExportActions(
+        file, session_, event_log_->model(),
+        [this]() -> int64_t {
+            auto* panel = findChild<CheckpointsPanel*>();
+            return panel ? panel->selectedId() : 0;
+        },
+        this);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 }

@@ -271,7 +271,9 @@ void StateInspector::updateControls() {
                                                      : tr("From"));
     to_label_->setVisible(view == View::kCheckpointDiff);
     to_box_->setVisible(view == View::kCheckpointDiff);
-    changed_only_->setVisible(view == View::kLive);
+    changed_only_->setVisible(view == View::kLive || view == View::kCheckpoint);
+    changed_only_->setText(view == View::kCheckpoint ? tr("Changed since previous checkpoint only")
+                                                     : tr("Changed since checkpoint only"));
 }
 
 void StateInspector::applyQuery() {

@@ -112,6 +112,17 @@ public:
         }
     }
 
+    // Every entry, in no particular order.
+    template <class Fn>
+    void forEachUnsorted(Fn&& fn) const {
+        int first = backend_.keyGroupRange().first;
+        for (size_t g = 0; g < groups_.size(); ++g) {
+            groups_[g].forEach([&](const std::string& key, const Entry& entry) {
+                fn(first + int(g), key, entry);
+            });
+        }
+    }
+
     size_t size() const {
         size_t total = 0;
         for (const auto& group : groups_) {
@@ -152,6 +163,12 @@ public:
             view.value = display(entry.value);
             view.last_update_ns = entry.last_update_ns;
             visit(view);
+        });
+    }
+
+    void forEachUpdateTime(const UpdateTimeVisitor& visit) const override {
+        table_.forEachUnsorted([&](int key_group, const std::string& key, const auto& entry) {
+            visit(key_group, key, entry.last_update_ns);
         });
     }
 

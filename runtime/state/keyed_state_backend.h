@@ -47,6 +47,12 @@ public:
     // group, in serialized-key order, so the output is deterministic.
     virtual void forEachEntry(const std::function<void(const StateEntryView&)>& visit) const = 0;
     virtual size_t entryCount() const = 0;
+    // Calls `visit` with the key group, serialized key and last update time
+    // of each entry whose update time is known, in no particular order: every
+    // entry of a heap state, the cached entries of a RocksDB state. For
+    // display only; snapshots store no update times.
+    using UpdateTimeVisitor = std::function<void(int key_group, std::string_view key, Nanos)>;
+    virtual void forEachUpdateTime(const UpdateTimeVisitor& visit) const { (void)visit; }
     // Visits the serialized entries in a deterministic order. Used by
     // backends that snapshot state object by object (the heap backend).
     virtual void snapshotEntries(const RawEntryVisitor& visit) const;

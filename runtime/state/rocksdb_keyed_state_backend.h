@@ -225,6 +225,14 @@ public:
         emit();
     }
 
+    void forEachUpdateTime(const UpdateTimeVisitor& visit) const override {
+        cache_.forEach([&](const std::string& key, const Slot& slot) {
+            if (slot.present && slot.last_update_ns > 0) {
+                visit(slot.key_group, key, slot.last_update_ns);
+            }
+        });
+    }
+
 protected:
     struct Slot {
         S value{};

@@ -1,0 +1,92 @@
+// Engine: the update times of keyed-state entries at each snapshot, for the
+// state inspector's "last update" and "changed" columns of checkpoint views.
+
+#include "sim/engine.h"
+
+#include <algorithm>
+
+namespace sluice::sim {
+
+namespace {
+
+// FNV-1a, 64 bits.
+void mix(uint64_t& hash, std::string_view bytes) {
+    for (unsigned char c : bytes) {
+        hash = (hash ^ c) * 0x100000001b3ull;
+    }
+}
+
+}  // namespace
+
+uint64_t SnapshotUpdateTimes::entryHash(std::string_view state_name, int key_group,
+                                        std::string_view key) {
+    uint64_t hash = 0xcbf29ce484222325ull;
+    mix(hash, state_name);
+    // The separator keeps ("ab", "c") apart from ("a", "bc").
+    std::string group = '\0' + std::to_string(key_group) + '\0';
+    mix(hash, group);
+    mix(hash, key);
+    return hash;
+}
+
+std::optional<Nanos> SnapshotUpdateTimes::find(std::string_view state_name, int key_group,
+                                               std::string_view key) const {
+    uint64_t hash = entryHash(state_name, key_group, key);
+    auto it = std::lower_bound(times.begin(), times.end(), hash,
+                               [](const auto& entry, uint64_t h) { return entry.first < h; });
+    if (it == times.end() || it->first != hash) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+const SnapshotUpdateTimes* Engine::snapshotUpdateTimes(int64_t checkpoint_id, int vertex,
+                                                       int subtask) const {
+    auto checkpoint = snapshot_update_times_.find(checkpoint_id);
+    if (checkpoint == snapshot_update_times_.end()) {
+        return nullptr;
+    }
+    auto found = checkpoint->second.find({vertex, subtask});
+    return found == checkpoint->second.end() ? nullptr : &found->second;
+}
+
+void Engine::captureSnapshotUpdateTimes(const ProtocolEvent& event) {
+    const StreamTask* live = task(event.vertex, event.subtask);
+    if (!live || live->attempt() != event.attempt) {
+        return;
+    }
+    SnapshotUpdateTimes table;
+    table.snapshot_ns = now();
+    auto previous = completed_snapshot_ns_.find({event.vertex, event.subtask});
+    table.previous_snapshot_ns = previous == completed_snapshot_ns_.end() ? -1 : previous->second;
+    for (int i = 0; i < live->operatorCount(); ++i) {
+        const KeyedStateBackend* backend = live->keyedStateBackend(i);
+        if (!backend) {
+            continue;
+        }
+        backend->forEachState([&](const InternalKvState& state) {
+            state.forEachUpdateTime([&](int key_group, std::string_view key, Nanos time) {
+                table.times.emplace_back(
+                    SnapshotUpdateTimes::entryHash(state.name(), key_group, key), time);
+            });
+        });
+    }
+    std::sort(table.times.begin(), table.times.end());
+    snapshot_update_times_[event.checkpoint_id][{event.vertex, event.subtask}] = std::move(table);
+}
+
+void Engine::pruneSnapshotUpdateTimes(int64_t completed_id) {
+    if (auto it = snapshot_update_times_.find(completed_id); it != snapshot_update_times_.end()) {
+        for (const auto& [target, table] : it->second) {
+            completed_snapshot_ns_[target] = table.snapshot_ns;
+        }
+    }
+    for (auto it = snapshot_update_times_.begin();
+         it != snapshot_update_times_.end() && it->first <= completed_id;) {
+        // Failed and subsumed checkpoints cannot be inspected any more.
+        it =
+            completed_metadata_.count(it->first) ? std::next(it) : snapshot_update_times_.erase(it);
+    }
+}
+
+}  // namespace sluice::sim

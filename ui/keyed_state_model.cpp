@@ -248,8 +248,9 @@ QVariant KeyedStateModel::stateData(const protocol::StateRow& row, int column, i
         case kLastUpdateColumn:
             // Restored entries and RocksDB entries outside the cache have no
             // update time.
-            return row.last_update_ns() > 0 ? QVariant(double(row.last_update_ns()) / 1e6)
-                                            : QVariant(tr("unknown"));
+            return row.last_update_ns() > 0
+                       ? QVariant(QString::number(double(row.last_update_ns()) / 1e6, 'f', 3))
+                       : QVariant(tr("unknown"));
         case kChangedColumn:
             if (query_.mode == Mode::kCheckpoint && row.last_update_ns() == 0 &&
                 !row.changed_since_checkpoint()) {

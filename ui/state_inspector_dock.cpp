@@ -341,7 +341,7 @@ void StateInspector::updateStatus() {
                    ? tr("%1 keys differ").arg(count)
                    : tr("%1 entries").arg(count);
         if (view == View::kCheckpoint) {
-            text += tr(" (checkpoints store no update times)");
+            text += tr(" (last update and change as of each subtask's snapshot)");
         }
     }
     status_->setText(text);

@@ -9,7 +9,9 @@ namespace sluice::sim {
 
 namespace {
 
-protocol::CheckpointSubtaskDetail subtaskDetail(const SubtaskCheckpointStats& stats) {
+protocol::CheckpointSubtaskDetail subtaskDetail(const Engine& engine,
+                                                const CheckpointStats& checkpoint,
+                                                const SubtaskCheckpointStats& stats) {
     protocol::CheckpointSubtaskDetail detail;
     detail.set_vertex(stats.vertex);
     detail.set_subtask(stats.subtask);
@@ -24,6 +26,18 @@ protocol::CheckpointSubtaskDetail subtaskDetail(const SubtaskCheckpointStats& st
     detail.set_unaligned(stats.unaligned);
     detail.set_state_size_bytes(stats.state_size_bytes);
     detail.set_incremental_size_bytes(stats.incremental_size_bytes);
+    if (const auto* progress =
+            engine.checkpointProgress(checkpoint.id, stats.vertex, stats.subtask)) {
+        // A barrier can still arrive after its checkpoint expired; what the
+        // subtask did after the end is not part of this checkpoint.
+        bool ended = checkpoint.status != CheckpointStatus::kInProgress;
+        auto reached = [&](Nanos at) {
+            return at < 0 || (ended && at > checkpoint.end_time_ns) ? 0 : at;
+        };
+        detail.set_first_barrier_ns(reached(progress->first_barrier_ns));
+        detail.set_all_barriers_ns(reached(progress->all_barriers_ns));
+        detail.set_snapshot_ns(reached(progress->snapshot_ns));
+    }
     return detail;
 }
 
@@ -48,7 +62,7 @@ protocol::CheckpointDetails queryCheckpointDetails(
         detail->set_persisted_bytes(stats.persisted_bytes);
         detail->set_unaligned(stats.unaligned);
         for (const SubtaskCheckpointStats& subtask : stats.subtasks) {
-            *detail->add_subtasks() = subtaskDetail(subtask);
+            *detail->add_subtasks() = subtaskDetail(engine, stats, subtask);
         }
     }
     return details;

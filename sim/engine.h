@@ -47,6 +47,15 @@ struct EngineOptions {
     bool keep_snapshot_update_times = false;
 };
 
+// When one subtask reached the steps of a checkpoint, in absolute simulated
+// time; -1 for a step it has not reached. Kept for every checkpoint, also
+// the ones that failed, so that a view can show where a subtask stopped.
+struct SubtaskCheckpointProgress {
+    Nanos first_barrier_ns = -1;  // inputs: the first barrier arrived
+    Nanos all_barriers_ns = -1;   // inputs: the barriers of every channel arrived
+    Nanos snapshot_ns = -1;       // the synchronous part of the snapshot ended
+};
+
 // The update times of one subtask's keyed state when it took its snapshot
 // of a checkpoint. Entries are identified by a 64-bit hash of (state name,
 // key group, serialized key).
@@ -167,6 +176,10 @@ public:
     // or retained checkpoint, or null (see keep_snapshot_update_times).
     const SnapshotUpdateTimes* snapshotUpdateTimes(int64_t checkpoint_id, int vertex,
                                                    int subtask) const;
+    // Progress of (vertex, subtask) in a checkpoint, or null if the subtask
+    // reached no step of it.
+    const SubtaskCheckpointProgress* checkpointProgress(int64_t checkpoint_id, int vertex,
+                                                        int subtask) const;
     // Time from each failure to the restarted job running, in order.
     const std::vector<Nanos>& recoveryDurations() const {
         return job_manager_->recoveryDurations();
@@ -293,6 +306,7 @@ private:
     bool captureFailureState(const scenario::Fault& fault);
     void readRestoredState(FailureKeyedState& state) const;
     void captureSnapshotUpdateTimes(const ProtocolEvent& event);
+    void recordCheckpointProgress(const ProtocolEvent& event);
     // Drops the tables of checkpoints up to `completed_id` that are not
     // retained, and remembers the snapshot times of `completed_id`.
     void pruneSnapshotUpdateTimes(int64_t completed_id);
@@ -338,6 +352,8 @@ private:
     std::map<int64_t, std::map<std::pair<int, int>, SnapshotUpdateTimes>> snapshot_update_times_;
     // (vertex, subtask) to its snapshot time in the latest completed checkpoint.
     std::map<std::pair<int, int>, Nanos> completed_snapshot_ns_;
+    std::map<int64_t, std::map<std::pair<int, int>, SubtaskCheckpointProgress>>
+        checkpoint_progress_;
     std::vector<std::string> warnings_;
     std::vector<CheckpointDigest> checkpoint_digests_;
     std::vector<ActiveControlFault> control_faults_;

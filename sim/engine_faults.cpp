@@ -343,6 +343,7 @@ void Engine::onProtocolEvent(const ProtocolEvent& event) {
     for (const auto& observer : protocol_observers_) {
         observer(event);
     }
+    recordCheckpointProgress(event);
     if (keep_snapshot_update_times_ && event.phase == ProtocolPhase::kAfterSyncSnapshot) {
         captureSnapshotUpdateTimes(event);
     }
@@ -622,6 +623,8 @@ std::string Engine::rewindToCheckpoint(scenario::RewindToCheckpoint& spec) {
     completed_metadata_.erase(completed_metadata_.upper_bound(id), completed_metadata_.end());
     snapshot_update_times_.erase(snapshot_update_times_.upper_bound(id),
                                  snapshot_update_times_.end());
+    // The new run takes the later ids again.
+    checkpoint_progress_.erase(checkpoint_progress_.upper_bound(id), checkpoint_progress_.end());
     pruneSnapshotUpdateTimes(id);
     job_manager_->rewind(id, ms(spec.restart_after_ms()), what);
     return what + " (the job runs again after " + std::to_string(spec.restart_after_ms()) + " ms)";

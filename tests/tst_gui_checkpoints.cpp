@@ -4,6 +4,7 @@
 // seed. Waits use generous timeouts and assert no durations.
 #include "gui_test_support.h"
 #include "test_support.h"
+#include "ui/checkpoint_diagnosis.h"
 #include "ui/checkpoint_exports.h"
 #include "ui/checkpoint_gantt.h"
 #include "ui/checkpoint_history_model.h"
@@ -58,9 +59,12 @@ bool runSluiceRun(const QString& scenario, const QStringList& arguments) {
            run.exitCode() == 0;
 }
 
+// An acknowledged subtask of a checkpoint triggered at `trigger_ns` whose
+// phases follow each other without a gap.
 protocol::CheckpointSubtaskDetail makeSubtask(int vertex, int index, int64_t start_delay_ns,
                                               int64_t alignment_ns, int64_t sync_ns,
-                                              int64_t async_ns) {
+                                              int64_t async_ns,
+                                              int64_t trigger_ns = 1'000'000'000) {
     protocol::CheckpointSubtaskDetail detail;
     detail.set_vertex(vertex);
     detail.set_subtask(index);
@@ -69,6 +73,7 @@ protocol::CheckpointSubtaskDetail makeSubtask(int vertex, int index, int64_t sta
     detail.set_alignment_duration_ns(alignment_ns);
     detail.set_sync_duration_ns(sync_ns);
     detail.set_async_duration_ns(async_ns);
+    detail.set_ack_time_ns(trigger_ns + start_delay_ns + alignment_ns + sync_ns + async_ns);
     return detail;
 }
 
@@ -127,6 +132,10 @@ private Q_SLOTS:
     void sharedStateModelPassesTester();
     void ganttSortsSlowestFirst();
     void ganttToolTipShowsInFlightData();
+    void ganttPlacesUnalignedAndPendingPhases();
+    void diagnosisNamesDominantPhase();
+    void diagnosisExplainsFailedCheckpoint();
+    void diagnosisOfBackpressuredRun();
     void traceHasSpansAndInstants();
     void ganttEqualsSluiceRunCsv();
     void exportsEqualSluiceRun();
@@ -201,7 +210,7 @@ void TestGuiCheckpoints::ganttSortsSlowestFirst() {
     QCOMPARE(rows.size(), size_t(3));
     QCOMPARE(rows[0].label, QStringLiteral("sink #0"));
     QCOMPARE(rows[0].alignment_ms, 5.0);
-    QCOMPARE(rows[0].totalMs(), 7.0);
+    QCOMPARE(rows[0].end_ms, 7.0);
     // Equal totals keep vertex and subtask order.
     QCOMPARE(rows[1].label, QStringLiteral("source #0"));
     QCOMPARE(rows[2].label, QStringLiteral("sink #1"));
@@ -223,6 +232,118 @@ void TestGuiCheckpoints::ganttToolTipShowsInFlightData() {
     QVERIFY2(tip.contains(QStringLiteral("Persisted in-flight data: 777 bytes")), qPrintable(tip));
     QVERIFY2(tip.contains(QStringLiteral("Unaligned: yes")), qPrintable(tip));
     QCOMPARE(gantt.rowAt(0), -1);
+}
+
+// An unaligned snapshot overlaps its alignment, and subtasks that did not
+// acknowledge show where they stopped, up to the checkpoint's end.
+void TestGuiCheckpoints::ganttPlacesUnalignedAndPendingPhases() {
+    protocol::CheckpointDetail detail = makeCheckpoint(1, "FAILED");
+    detail.set_end_to_end_duration_ns(10'000'000);
+    int64_t trigger_ns = detail.mark().trigger_ns();
+    // Snapshot at the first barrier (+1 ms), the last barrier at +8 ms.
+    auto* unaligned = detail.add_subtasks();
+    *unaligned = makeSubtask(0, 0, 1'000'000, 7'000'000, 500'000, 7'000'000);
+    unaligned->set_ack_time_ns(trigger_ns + 8'500'000);
+    unaligned->set_unaligned(true);
+    auto* no_barrier = detail.add_subtasks();
+    no_barrier->set_vertex(1);
+    no_barrier->set_subtask(0);
+    auto* aligning = detail.add_subtasks();
+    aligning->set_vertex(1);
+    aligning->set_subtask(1);
+    aligning->set_first_barrier_ns(trigger_ns + 2'000'000);
+
+    std::vector<ui::CheckpointGanttRow> rows =
+        ui::checkpointGanttRows(detail, {QStringLiteral("map"), QStringLiteral("sink")});
+    QCOMPARE(rows.size(), size_t(3));
+    QCOMPARE(rows[0].label, QStringLiteral("sink #0"));
+    QCOMPARE(rows[0].end_ms, 10.0);
+    QCOMPARE(rows[0].bars.size(), size_t(1));
+    QCOMPARE(rows[0].bars[0].phase, ui::GanttPhase::kStartDelay);
+    QVERIFY(rows[0].bars[0].pending);
+    QCOMPARE(rows[0].bars[0].to_ms, 10.0);
+
+    QCOMPARE(rows[1].label, QStringLiteral("sink #1"));
+    QCOMPARE(rows[1].bars.size(), size_t(2));
+    QCOMPARE(rows[1].bars[0].to_ms, 2.0);
+    QCOMPARE(rows[1].bars[1].phase, ui::GanttPhase::kAlignment);
+    QVERIFY(rows[1].bars[1].pending);
+    QCOMPARE(rows[1].bars[1].from_ms, 2.0);
+    QCOMPARE(rows[1].bars[1].to_ms, 10.0);
+
+    const ui::CheckpointGanttRow& row = rows[2];
+    QCOMPARE(row.end_ms, 8.5);
+    QCOMPARE(row.bars.size(), size_t(4));
+    QCOMPARE(row.bars[1].phase, ui::GanttPhase::kAlignment);
+    QVERIFY(row.bars[1].overlay);
+    QCOMPARE(row.bars[1].to_ms, 8.0);
+    QCOMPARE(row.bars[2].phase, ui::GanttPhase::kSync);
+    QCOMPARE(row.bars[2].from_ms, 1.0);
+    QCOMPARE(row.bars[3].phase, ui::GanttPhase::kAsync);
+    QCOMPARE(row.bars[3].from_ms, 1.5);
+    QCOMPARE(row.bars[3].to_ms, 8.5);
+}
+
+void TestGuiCheckpoints::diagnosisNamesDominantPhase() {
+    protocol::CheckpointDetail detail = makeCheckpoint(1, "COMPLETED");
+    *detail.add_subtasks() = makeSubtask(0, 0, 100'000, 0, 100'000, 100'000);
+    *detail.add_subtasks() = makeSubtask(1, 0, 900'000'000, 2'000'000, 1'000'000, 3'000'000);
+    QStringList names{QStringLiteral("source"), QStringLiteral("aggregate")};
+    QString text = ui::diagnoseCheckpoint(detail, ui::checkpointGanttRows(detail, names));
+    QVERIFY2(text.contains(QStringLiteral("<b>aggregate #0</b>")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("backpressure")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("(99% of that)")), qPrintable(text));
+
+    *detail.mutable_subtasks(1) = makeSubtask(1, 0, 1'000'000, 900'000'000, 1'000'000, 3'000'000);
+    text = ui::diagnoseCheckpoint(detail, ui::checkpointGanttRows(detail, names));
+    QVERIFY2(text.contains(QStringLiteral("(alignment)")), qPrintable(text));
+
+    *detail.mutable_subtasks(1) = makeSubtask(1, 0, 1'000'000, 0, 1'000'000, 900'000'000);
+    text = ui::diagnoseCheckpoint(detail, ui::checkpointGanttRows(detail, names));
+    QVERIFY2(text.contains(QStringLiteral("Writing its snapshot took 900.0 ms")), qPrintable(text));
+    QVERIFY2(!text.contains(QStringLiteral("unaligned snapshot")), qPrintable(text));
+
+    // Unaligned: the snapshot at the first barrier waits for the last one.
+    *detail.mutable_subtasks(1) = makeSubtask(1, 0, 1'000'000, 0, 1'000'000, 900'000'000);
+    detail.mutable_subtasks(1)->set_alignment_duration_ns(899'000'000);
+    detail.mutable_subtasks(1)->set_unaligned(true);
+    text = ui::diagnoseCheckpoint(detail, ui::checkpointGanttRows(detail, names));
+    QVERIFY2(text.contains(QStringLiteral("the last at +900.0 ms")), qPrintable(text));
+}
+
+void TestGuiCheckpoints::diagnosisExplainsFailedCheckpoint() {
+    protocol::CheckpointDetail detail = makeCheckpoint(1, "FAILED");
+    detail.set_end_to_end_duration_ns(20'000'000'000);
+    *detail.add_subtasks() = makeSubtask(0, 0, 100'000, 0, 100'000, 100'000);
+    for (int subtask = 0; subtask < 5; ++subtask) {
+        auto* row = detail.add_subtasks();
+        row->set_vertex(1);
+        row->set_subtask(subtask);
+    }
+    QString text = ui::diagnoseCheckpoint(
+        detail,
+        ui::checkpointGanttRows(detail, {QStringLiteral("source"), QStringLiteral("sink")}));
+    QVERIFY2(text.startsWith(QStringLiteral("5 of 6 subtasks had not acknowledged when the "
+                                            "checkpoint failed")),
+             qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("5 never received the barrier (sink #0, sink #1, "
+                                          "sink #2 and 2 more)")),
+             qPrintable(text));
+}
+
+// aligned-vs-unaligned: the first checkpoints expire because the barriers
+// wait behind the backpressured aggregate's input; the dock says so.
+void TestGuiCheckpoints::diagnosisOfBackpressuredRun() {
+    FinishedRun run;
+    QVERIFY(finishRun(&run, scenarioPath("aligned-vs-unaligned.textproto")));
+    run.panel->selectCheckpoint(1);
+    QString text = run.panel->detailLabel()->text();
+    QVERIFY2(text.contains(QStringLiteral("never received the barrier")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("aggregate")), qPrintable(text));
+    run.panel->selectCheckpoint(3);
+    text = run.panel->detailLabel()->text();
+    QVERIFY2(text.contains(QStringLiteral("Slowest subtask")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("backpressure")), qPrintable(text));
 }
 
 void TestGuiCheckpoints::traceHasSpansAndInstants() {

@@ -26,7 +26,7 @@ struct Phase {
 };
 
 // Start delay, alignment, sync, async: the order in which a subtask goes
-// through them.
+// through them, indexed by GanttPhase.
 const std::array<Phase, 4>& phases() {
     static const std::array<Phase, 4> kPhases = {{
         {"Start delay", QColor(0xb0, 0xb0, 0xb0)},
@@ -37,18 +37,60 @@ const std::array<Phase, 4>& phases() {
     return kPhases;
 }
 
-std::array<double, 4> phaseDurations(const CheckpointGanttRow& row) {
-    return {row.start_delay_ms, row.alignment_ms, row.sync_ms, row.async_ms};
-}
-
 double ms(int64_t ns) {
     return double(ns) / kNanosPerMilli;
+}
+
+// Milliseconds from `trigger_ns` to the absolute time `ns`, or -1 for 0
+// (a step not reached).
+double since(int64_t ns, int64_t trigger_ns) {
+    return ns > 0 ? ms(ns - trigger_ns) : -1;
+}
+
+void addBar(CheckpointGanttRow* row, GanttPhase phase, double from_ms, double to_ms,
+            bool pending = false, bool overlay = false) {
+    if (to_ms > from_ms || (to_ms == from_ms && !pending && from_ms >= 0)) {
+        row->bars.push_back({phase, std::max(from_ms, 0.0), to_ms, pending, overlay});
+    }
+}
+
+void addAcknowledgedBars(CheckpointGanttRow* row) {
+    double aligned_ms = row->start_delay_ms + row->alignment_ms;
+    double async_from_ms = row->ack_ms - row->async_ms;
+    double sync_from_ms = async_from_ms - row->sync_ms;
+    addBar(row, GanttPhase::kStartDelay, 0, row->start_delay_ms);
+    // An unaligned snapshot starts at the first barrier while the other
+    // barriers still arrive.
+    addBar(row, GanttPhase::kAlignment, row->start_delay_ms, aligned_ms, false,
+           aligned_ms > sync_from_ms + 1e-6);
+    addBar(row, GanttPhase::kSync, sync_from_ms, async_from_ms);
+    addBar(row, GanttPhase::kAsync, async_from_ms, row->ack_ms);
+}
+
+// Bars up to where a subtask that did not acknowledge had come.
+void addPendingBars(CheckpointGanttRow* row) {
+    if (row->first_barrier_ms < 0 && row->snapshot_ms < 0) {
+        addBar(row, GanttPhase::kStartDelay, 0, row->end_ms, true);
+        return;
+    }
+    if (row->first_barrier_ms >= 0) {
+        addBar(row, GanttPhase::kStartDelay, 0, row->first_barrier_ms);
+        double aligned_ms = row->all_barriers_ms >= 0 ? row->all_barriers_ms : row->end_ms;
+        addBar(row, GanttPhase::kAlignment, row->first_barrier_ms, aligned_ms,
+               row->all_barriers_ms < 0,
+               row->snapshot_ms >= 0 && aligned_ms > row->snapshot_ms + 1e-6);
+    }
+    if (row->snapshot_ms >= 0) {
+        addBar(row, GanttPhase::kAsync, row->snapshot_ms, row->end_ms, true);
+    }
 }
 
 }  // namespace
 
 std::vector<CheckpointGanttRow> checkpointGanttRows(const protocol::CheckpointDetail& checkpoint,
                                                     const QStringList& vertex_names) {
+    int64_t trigger_ns = checkpoint.mark().trigger_ns();
+    double checkpoint_end_ms = ms(checkpoint.end_to_end_duration_ns());
     std::vector<CheckpointGanttRow> rows;
     for (const protocol::CheckpointSubtaskDetail& subtask : checkpoint.subtasks()) {
         CheckpointGanttRow row;
@@ -65,12 +107,24 @@ std::vector<CheckpointGanttRow> checkpointGanttRows(const protocol::CheckpointDe
         row.async_ms = ms(subtask.async_duration_ns());
         row.processed_bytes = subtask.processed_bytes();
         row.persisted_bytes = subtask.persisted_bytes();
+        row.state_size_bytes = subtask.state_size_bytes();
         row.unaligned = subtask.unaligned();
+        row.first_barrier_ms = since(subtask.first_barrier_ns(), trigger_ns);
+        row.all_barriers_ms = since(subtask.all_barriers_ns(), trigger_ns);
+        row.snapshot_ms = since(subtask.snapshot_ns(), trigger_ns);
+        if (row.acknowledged) {
+            row.ack_ms = ms(subtask.ack_time_ns() - trigger_ns);
+            row.end_ms = row.ack_ms;
+            addAcknowledgedBars(&row);
+        } else {
+            row.end_ms = checkpoint_end_ms;
+            addPendingBars(&row);
+        }
         rows.push_back(row);
     }
     std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-        if (a.totalMs() != b.totalMs()) {
-            return a.totalMs() > b.totalMs();
+        if (a.end_ms != b.end_ms) {
+            return a.end_ms > b.end_ms;
         }
         return std::pair(a.vertex, a.subtask) < std::pair(b.vertex, b.subtask);
     });
@@ -108,6 +162,26 @@ QString CheckpointGantt::rowToolTip(int row) const {
                 .arg(r.alignment_ms, 0, 'f', 3)
                 .arg(r.sync_ms, 0, 'f', 3)
                 .arg(r.async_ms, 0, 'f', 3);
+    auto step = [](double at_ms) {
+        return at_ms < 0 ? tr("none") : tr("+%1 ms").arg(at_ms, 0, 'f', 3);
+    };
+    text += tr("Since the trigger: first barrier %1, all barriers %2, snapshot %3, "
+               "acknowledged %4<br>")
+                .arg(step(r.first_barrier_ms), step(r.all_barriers_ms), step(r.snapshot_ms),
+                     step(r.ack_ms));
+    if (!r.acknowledged) {
+        if (r.first_barrier_ms < 0 && r.snapshot_ms < 0) {
+            text += tr("No barrier arrived before the checkpoint ended at +%1 ms.<br>")
+                        .arg(r.end_ms, 0, 'f', 3);
+        } else if (r.snapshot_ms < 0) {
+            text += tr("Still waiting for barriers when the checkpoint ended at +%1 ms.<br>")
+                        .arg(r.end_ms, 0, 'f', 3);
+        } else {
+            text += tr("Still writing its snapshot when the checkpoint ended at +%1 ms.<br>")
+                        .arg(r.end_ms, 0, 'f', 3);
+        }
+    }
+    text += tr("State size: %1 bytes<br>").arg(r.state_size_bytes);
     text += tr("Processed in-flight data: %1 bytes<br>Persisted in-flight data: %2 bytes<br>")
                 .arg(r.processed_bytes)
                 .arg(r.persisted_bytes);
@@ -147,13 +221,16 @@ bool CheckpointGantt::event(QEvent* event) {
 
 void CheckpointGantt::paintLegend(QPainter& painter) const {
     int x = kMargin;
+    painter.setPen(palette().color(QPalette::WindowText));
     for (const Phase& phase : phases()) {
         painter.fillRect(QRect(x, 6, 12, 12), phase.color);
-        painter.setPen(palette().color(QPalette::WindowText));
         QString name = tr(phase.name);
         painter.drawText(QPoint(x + 16, 16), name);
         x += 16 + painter.fontMetrics().horizontalAdvance(name) + 14;
     }
+    painter.fillRect(QRect(x, 6, 12, 12), QBrush(phases()[0].color, Qt::BDiagPattern));
+    QString pending = tr("hatched: not finished when the checkpoint ended");
+    painter.drawText(QPoint(x + 16, 16), pending);
 }
 
 void CheckpointGantt::paintAxis(QPainter& painter, const QRect& plot, double max_ms) const {
@@ -161,11 +238,40 @@ void CheckpointGantt::paintAxis(QPainter& painter, const QRect& plot, double max
     int y = plot.top() - 4;
     painter.drawLine(plot.left(), y, plot.right(), y);
     painter.setPen(palette().color(QPalette::WindowText));
-    for (int tick = 0; tick <= 4; ++tick) {
-        int x = plot.left() + plot.width() * tick / 4;
-        QString text = QStringLiteral("%1 ms").arg(max_ms * tick / 4, 0, 'f', max_ms < 10 ? 2 : 0);
+    // Fewer ticks on a narrow chart, so that their labels do not overlap.
+    int ticks = std::clamp(plot.width() / 110, 1, 4);
+    for (int tick = 0; tick <= ticks; ++tick) {
+        int x = plot.left() + plot.width() * tick / ticks;
+        QString text =
+            QStringLiteral("+%1 ms").arg(max_ms * tick / ticks, 0, 'f', max_ms < 10 ? 2 : 0);
         int width = painter.fontMetrics().horizontalAdvance(text);
         painter.drawText(QPoint(std::min(x, plot.right() - width), y - 3), text);
+    }
+}
+
+void CheckpointGantt::paintRow(QPainter& painter, const QRect& plot, int y, double max_ms,
+                               const CheckpointGanttRow& row) const {
+    painter.setPen(palette().color(QPalette::WindowText));
+    QRect label(kMargin, y, kLabelWidth - kMargin * 2, kRowHeight);
+    painter.drawText(label, Qt::AlignVCenter | Qt::AlignLeft,
+                     painter.fontMetrics().elidedText(row.label, Qt::ElideMiddle, label.width()));
+    auto xOf = [&](double at_ms) { return plot.left() + int(plot.width() * at_ms / max_ms); };
+    // Overlays last, so that the snapshot's bars do not hide them.
+    std::vector<CheckpointGanttBar> bars = row.bars;
+    std::stable_partition(bars.begin(), bars.end(), [](const auto& bar) { return !bar.overlay; });
+    for (const CheckpointGanttBar& bar : bars) {
+        int x0 = xOf(bar.from_ms);
+        // A phase shorter than a pixel still shows as a sliver.
+        int width = std::max(xOf(bar.to_ms) - x0, 1);
+        QRect rect = bar.overlay ? QRect(x0, y + kRowHeight / 2 + 1, width, kRowHeight / 2 - 3)
+                                 : QRect(x0, y + 3, width, kRowHeight - 6);
+        const QColor& color = phases()[size_t(bar.phase)].color;
+        if (bar.pending) {
+            painter.fillRect(rect, color.lighter(150));
+            painter.fillRect(rect, QBrush(color.darker(130), Qt::BDiagPattern));
+        } else {
+            painter.fillRect(rect, color);
+        }
     }
 }
 
@@ -182,29 +288,11 @@ void CheckpointGantt::paintEvent(QPaintEvent*) {
     }
     QRect plot(kLabelWidth, kLegendHeight + kAxisHeight, width() - kLabelWidth - kMargin * 2,
                int(rows_.size()) * kRowHeight);
-    // Rows are sorted slowest first, so the first row sets the scale.
-    double max_ms = std::max(rows_.front().totalMs(), 0.001);
+    // Rows are sorted by their end, latest first, so the first row sets the scale.
+    double max_ms = std::max(rows_.front().end_ms, 0.001);
     paintAxis(painter, plot, max_ms);
     for (size_t i = 0; i < rows_.size(); ++i) {
-        const CheckpointGanttRow& row = rows_[i];
-        int y = plot.top() + int(i) * kRowHeight;
-        painter.setPen(palette().color(QPalette::WindowText));
-        QRect label(kMargin, y, kLabelWidth - kMargin * 2, kRowHeight);
-        painter.drawText(
-            label, Qt::AlignVCenter | Qt::AlignLeft,
-            painter.fontMetrics().elidedText(row.label, Qt::ElideMiddle, label.width()));
-        double start_ms = 0;
-        auto durations = phaseDurations(row);
-        for (size_t p = 0; p < durations.size(); ++p) {
-            int x0 = plot.left() + int(plot.width() * start_ms / max_ms);
-            start_ms += durations[p];
-            int x1 = plot.left() + int(plot.width() * start_ms / max_ms);
-            // A phase shorter than a pixel still shows as a sliver.
-            if (durations[p] > 0) {
-                painter.fillRect(QRect(x0, y + 3, std::max(x1 - x0, 1), kRowHeight - 6),
-                                 phases()[p].color);
-            }
-        }
+        paintRow(painter, plot, plot.top() + int(i) * kRowHeight, max_ms, rows_[i]);
     }
 }
 

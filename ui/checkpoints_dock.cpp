@@ -1,5 +1,6 @@
 #include "ui/checkpoints_dock.h"
 
+#include "ui/checkpoint_diagnosis.h"
 #include "ui/checkpoint_gantt.h"
 #include "ui/checkpoint_history_model.h"
 #include "ui/checkpoint_shared_state_model.h"
@@ -251,6 +252,10 @@ void CheckpointsPanel::showSelected() {
     if (mark.status() == "FAILED") {
         text += tr("<br><span style='color:#d03a32'>Failure cause: %1</span>")
                     .arg(QString::fromStdString(mark.failure_cause()).toHtmlEscaped());
+    }
+    QString diagnosis = diagnoseCheckpoint(checkpoint, gantt_->rows());
+    if (!diagnosis.isEmpty()) {
+        text += QStringLiteral("<br>") + diagnosis;
     }
     detail_->setText(text);
     seek_button_->setEnabled(mark.status() == "COMPLETED" && mark.end_event() > 0);

@@ -1,5 +1,8 @@
-// Engine: the update times of keyed-state entries at each snapshot, for the
-// state inspector's "last update" and "changed" columns of checkpoint views.
+// Engine: records that only the views read. The update times of keyed-state
+// entries at each snapshot fill the state inspector's "last update" and
+// "changed" columns of checkpoint views. The times at which each subtask
+// reached the steps of each checkpoint show where a subtask stopped when a
+// checkpoint failed before it acknowledged.
 
 #include "sim/engine.h"
 
@@ -73,6 +76,34 @@ void Engine::captureSnapshotUpdateTimes(const ProtocolEvent& event) {
     }
     std::sort(table.times.begin(), table.times.end());
     snapshot_update_times_[event.checkpoint_id][{event.vertex, event.subtask}] = std::move(table);
+}
+
+const SubtaskCheckpointProgress* Engine::checkpointProgress(int64_t checkpoint_id, int vertex,
+                                                            int subtask) const {
+    auto checkpoint = checkpoint_progress_.find(checkpoint_id);
+    if (checkpoint == checkpoint_progress_.end()) {
+        return nullptr;
+    }
+    auto found = checkpoint->second.find({vertex, subtask});
+    return found == checkpoint->second.end() ? nullptr : &found->second;
+}
+
+void Engine::recordCheckpointProgress(const ProtocolEvent& event) {
+    Nanos SubtaskCheckpointProgress::*step = nullptr;
+    switch (event.phase) {
+        case ProtocolPhase::kDuringAlignment:
+            step = &SubtaskCheckpointProgress::first_barrier_ns;
+            break;
+        case ProtocolPhase::kBarrierAligned:
+            step = &SubtaskCheckpointProgress::all_barriers_ns;
+            break;
+        case ProtocolPhase::kAfterSyncSnapshot:
+            step = &SubtaskCheckpointProgress::snapshot_ns;
+            break;
+        default:
+            return;
+    }
+    checkpoint_progress_[event.checkpoint_id][{event.vertex, event.subtask}].*step = now();
 }
 
 void Engine::pruneSnapshotUpdateTimes(int64_t completed_id) {

@@ -130,7 +130,8 @@ protocol::StateDiffRow diffRow(protocol::StateDiffRow::Change change, const Stat
 
 // Merges two sorted sides into the list of differences.
 std::vector<protocol::StateDiffRow> mergeDiff(const std::vector<StateRow>& from,
-                                              const std::vector<StateRow>& to) {
+                                              const std::vector<StateRow>& to,
+                                              bool include_unchanged) {
     auto before = [](const StateRow& a, const StateRow& b) {
         return std::forward_as_tuple(a.state_name(), a.key_group(), a.key()) <
                std::forward_as_tuple(b.state_name(), b.key_group(), b.key());
@@ -146,8 +147,11 @@ std::vector<protocol::StateDiffRow> mergeDiff(const std::vector<StateRow>& from,
             diff.push_back(diffRow(protocol::StateDiffRow::ADDED, to[j]));
             diff.back().set_new_value(to[j++].value());
         } else {
-            if (from[i].value() != to[j].value()) {
-                diff.push_back(diffRow(protocol::StateDiffRow::CHANGED, to[j]));
+            bool changed = from[i].value() != to[j].value();
+            if (changed || include_unchanged) {
+                diff.push_back(diffRow(
+                    changed ? protocol::StateDiffRow::CHANGED : protocol::StateDiffRow::UNCHANGED,
+                    to[j]));
                 diff.back().set_old_value(from[i].value());
                 diff.back().set_new_value(to[j].value());
             }
@@ -221,9 +225,13 @@ std::string queryStateDiff(const Engine& engine, const protocol::StateQueryDiff&
     if (auto* error = std::get_if<std::string>(&to)) {
         return *error;
     }
-    std::vector<protocol::StateDiffRow> diff = mergeDiff(std::get<0>(from), std::get<0>(to));
+    std::vector<protocol::StateDiffRow> diff =
+        mergeDiff(std::get<0>(from), std::get<0>(to), query.include_unchanged());
     size_t limit = query.limit() == 0 ? kDefaultPageRows : query.limit();
     page->set_total(diff.size());
+    page->set_differing(size_t(std::count_if(diff.begin(), diff.end(), [](const auto& row) {
+        return row.change() != protocol::StateDiffRow::UNCHANGED;
+    })));
     page->set_offset(query.offset());
     for (size_t i = query.offset(); i < diff.size() && i < size_t(query.offset()) + limit; ++i) {
         *page->add_rows() = std::move(diff[i]);

@@ -20,8 +20,9 @@ std::string queryCheckpointKeyedState(const Engine& engine, const protocol::Quer
 
 // Entries added, removed or changed from one state to the other (two
 // checkpoints, a checkpoint and the live state, or the state before a
-// failure and the checkpoint its failover restored), sorted by (state name,
-// key group, key). Returns an empty string or the error.
+// failure and the checkpoint its failover restored), and with
+// include_unchanged the equal ones too, sorted by (state name, key group,
+// key). Returns an empty string or the error.
 std::string queryStateDiff(const Engine& engine, const protocol::StateQueryDiff& query,
                            CheckpointStateCache& cache, protocol::StateDiffPage* page);
 

@@ -10,6 +10,7 @@
 #include "sim/engine_queries.h"
 #include "sim/state_checkpoint_reader.h"
 #include "sim/state_export.h"
+#include "sim/state_inspector_queries.h"
 
 #include <QtTest>
 
@@ -83,6 +84,7 @@ private Q_SLOTS:
     void updateTimesEqualLiveStateAtSnapshot_data();
     void updateTimesEqualLiveStateAtSnapshot();
     void unchangedEntriesKeepTheirValue();
+    void diffListsUnchangedOnRequest();
     void csvHoldsEveryCheckpointRow();
     void csvLeavesUnknownTimesEmpty();
     void csvNamesRetainedCheckpoints();
@@ -177,6 +179,48 @@ void TestStateExport::unchangedEntriesKeepTheirValue() {
     }
     QVERIFY(changed > 0);
     QVERIFY(unchanged > 0);
+}
+
+// With include_unchanged the diff lists every entry of both sides, and its
+// differing rows are exactly the plain diff's.
+void TestStateExport::diffListsUnchangedOnRequest() {
+    auto engine = test::makeEngine(quietAggregate());
+    QVERIFY(engine);
+    engine->run();
+    const auto& retained = engine->retainedCheckpoints();
+    QCOMPARE(retained.size(), size_t(2));
+    protocol::StateQueryDiff query;
+    query.set_vertex(keyedVertex(*engine));
+    query.set_subtask(-1);
+    query.set_from_checkpoint_id(retained[0]);
+    query.set_to_checkpoint_id(retained[1]);
+    query.set_limit(100000);
+    sim::CheckpointStateCache cache;
+    protocol::StateDiffPage plain;
+    QCOMPARE(sim::queryStateDiff(*engine, query, cache, &plain), std::string());
+    query.set_include_unchanged(true);
+    protocol::StateDiffPage all;
+    QCOMPARE(sim::queryStateDiff(*engine, query, cache, &all), std::string());
+
+    size_t keys = checkpointRows(*engine, retained[1], query.vertex()).size();
+    size_t removed = 0;
+    std::vector<protocol::StateDiffRow> differing;
+    for (const auto& row : all.rows()) {
+        removed += row.change() == protocol::StateDiffRow::REMOVED;
+        if (row.change() == protocol::StateDiffRow::UNCHANGED) {
+            QCOMPARE(row.old_value(), row.new_value());
+        } else {
+            differing.push_back(row);
+        }
+    }
+    QCOMPARE(all.total(), uint64_t(keys + removed));
+    QCOMPARE(all.differing(), uint64_t(differing.size()));
+    QCOMPARE(plain.total(), uint64_t(differing.size()));
+    QCOMPARE(plain.differing(), plain.total());
+    QVERIFY(all.total() > plain.total());
+    for (size_t i = 0; i < differing.size(); ++i) {
+        QCOMPARE(differing[i].SerializeAsString(), plain.rows(int(i)).SerializeAsString());
+    }
 }
 
 // The CSV has a row for every entry of every task in the checkpoint, with

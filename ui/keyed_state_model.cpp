@@ -24,6 +24,8 @@ QString changeName(protocol::StateDiffRow::Change change) {
             return QStringLiteral("removed");
         case protocol::StateDiffRow::CHANGED:
             return QStringLiteral("changed");
+        case protocol::StateDiffRow::UNCHANGED:
+            return QStringLiteral("unchanged");
         default:
             return {};
     }
@@ -40,6 +42,7 @@ void KeyedStateModel::setQuery(const Query& query) {
     query_ = query;
     ++generation_;
     total_ = 0;
+    differing_ = 0;
     loaded_ = false;
     pages_.clear();
     pending_.clear();
@@ -85,6 +88,7 @@ protocol::Request KeyedStateModel::pageRequest(int page) const {
         diff->set_offset(offset);
         diff->set_limit(kPageRows);
         diff->set_key_filter(query_.key_filter.toStdString());
+        diff->set_include_unchanged(query_.include_unchanged);
         return request;
     }
     auto* state = request.mutable_query_keyed_state();
@@ -130,6 +134,7 @@ void KeyedStateModel::onPage(uint64_t generation, int page, const protocol::Repl
     uint64_t total = 0;
     if (reply.has_state_diff()) {
         total = reply.state_diff().total();
+        differing_ = reply.state_diff().differing();
         fresh.diff_rows.assign(reply.state_diff().rows().begin(), reply.state_diff().rows().end());
     } else {
         total = reply.keyed_state().total();

@@ -43,7 +43,8 @@ public:
         // captured state is compared with the checkpoint it restored.
         std::optional<uint64_t> failure_event_index;
         QString key_filter;
-        bool changed_only = false;  // kLive, kCheckpoint
+        bool changed_only = false;       // kLive, kCheckpoint
+        bool include_unchanged = false;  // kDiff
     };
 
     // Columns of the state views (kLive, kCheckpoint).
@@ -89,6 +90,8 @@ public:
 
     // Rows the last page reply reported, and whether a reply arrived.
     uint64_t total() const { return total_; }
+    // kDiff: the rows of total() that differ (all but the unchanged ones).
+    uint64_t differing() const { return differing_; }
     bool loaded() const { return loaded_; }
     // Whether the row has arrived (not stale); for tests and the status line.
     bool isRowLoaded(int row) const;
@@ -129,6 +132,7 @@ private:
     bool descending_ = false;
     uint64_t generation_ = 0;
     uint64_t total_ = 0;
+    uint64_t differing_ = 0;
     bool loaded_ = false;
     // Requests from data() change only the cache, not what the model shows.
     mutable std::map<int, Page> pages_;

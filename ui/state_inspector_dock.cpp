@@ -69,6 +69,9 @@ void StateInspector::buildControls() {
     search_->setPlaceholderText(tr("Search keys"));
     search_->setClearButtonEnabled(true);
     changed_only_ = new QCheckBox(tr("Changed since checkpoint only"), this);
+    show_unchanged_ = new QCheckBox(tr("Show unchanged keys"), this);
+    show_unchanged_->setToolTip(
+        tr("List every key with its value on both sides, to read a key before and after"));
     table_ = new QTableView(this);
     table_->setModel(model_);
     table_->setSortingEnabled(true);
@@ -94,6 +97,7 @@ void StateInspector::buildControls() {
     auto* second_row = new QHBoxLayout;
     second_row->addWidget(search_, 1);
     second_row->addWidget(changed_only_);
+    second_row->addWidget(show_unchanged_);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(first_row);
@@ -120,6 +124,7 @@ void StateInspector::buildControls() {
     connect(from_box_, &QComboBox::activated, this, requery);
     connect(to_box_, &QComboBox::activated, this, requery);
     connect(changed_only_, &QCheckBox::toggled, this, requery);
+    connect(show_unchanged_, &QCheckBox::toggled, this, requery);
     connect(search_, &QLineEdit::textChanged, search_timer_, qOverload<>(&QTimer::start));
     connect(search_timer_, &QTimer::timeout, this, &StateInspector::applyQuery);
     connect(live_timer_, &QTimer::timeout, model_, &KeyedStateModel::refresh);
@@ -272,6 +277,7 @@ void StateInspector::updateControls() {
     to_label_->setVisible(view == View::kCheckpointDiff);
     to_box_->setVisible(view == View::kCheckpointDiff);
     changed_only_->setVisible(view == View::kLive || view == View::kCheckpoint);
+    show_unchanged_->setVisible(view == View::kCheckpointDiff || view == View::kFailureDiff);
     changed_only_->setText(view == View::kCheckpoint ? tr("Changed since previous checkpoint only")
                                                      : tr("Changed since checkpoint only"));
 }
@@ -285,6 +291,7 @@ void StateInspector::applyQuery() {
         subtask_box_->currentData().isValid() ? subtask_box_->currentData().toInt() : -1;
     query.key_filter = search_->text();
     query.changed_only = changed_only_->isChecked();
+    query.include_unchanged = show_unchanged_->isChecked();
     switch (view) {
         case View::kLive:
             query.mode = KeyedStateModel::Mode::kLive;
@@ -337,9 +344,18 @@ void StateInspector::updateStatus() {
         text = tr("Loading...");
     } else {
         QString count = QLocale().toString(qulonglong(model_->total()));
-        text = model_->query().mode == KeyedStateModel::Mode::kDiff
-                   ? tr("%1 keys differ").arg(count)
-                   : tr("%1 entries").arg(count);
+        if (model_->query().mode != KeyedStateModel::Mode::kDiff) {
+            text = tr("%1 entries").arg(count);
+        } else if (model_->query().include_unchanged) {
+            text = tr("%1 entries, %2 differ")
+                       .arg(count, QLocale().toString(qulonglong(model_->differing())));
+        } else if (model_->total() == 0) {
+            text =
+                tr("0 keys differ: both sides hold the same state. Tick \"Show unchanged "
+                   "keys\" to read every key's value.");
+        } else {
+            text = tr("%1 keys differ").arg(count);
+        }
         if (view == View::kCheckpoint) {
             text += tr(" (last update and change as of each subtask's snapshot)");
         }

@@ -47,6 +47,7 @@ public:
     QComboBox* toBox() const { return to_box_; }
     QLineEdit* searchEdit() const { return search_; }
     QCheckBox* changedOnlyBox() const { return changed_only_; }
+    QCheckBox* showUnchangedBox() const { return show_unchanged_; }
     QString statusText() const;
 
     // Requests the retained checkpoints and kept failures again.
@@ -81,6 +82,7 @@ private:
     QComboBox* to_box_;
     QLineEdit* search_;
     QCheckBox* changed_only_;
+    QCheckBox* show_unchanged_;
     QTableView* table_;
     QLabel* status_;
     QTimer* live_timer_;

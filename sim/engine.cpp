@@ -213,6 +213,7 @@ std::optional<ScenarioError> Engine::prepareStorage(const EngineOptions& options
         state_backend_.compact_every_snapshots = std::max(0, c.compact_every_checkpoints());
     }
     state_backend_.local_dir = scratch / "local";
+    state_backend_.keep_update_times = options.keep_snapshot_update_times;
     if (options.restore_path.empty()) {
         return std::nullopt;
     }

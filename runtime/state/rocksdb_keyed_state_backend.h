@@ -61,6 +61,8 @@ public:
         // A checkpoint compacts everything after this many checkpoints
         // since the last compaction; 0 never compacts.
         int compact_every_snapshots = 10;
+        // Remember update times of keys evicted from the cache.
+        bool keep_update_times = false;
     };
 
     RocksDbKeyedStateBackend(KeyGroupRange range, int max_parallelism, const Nanos* clock,
@@ -90,6 +92,7 @@ public:
     // Writes the pending batch.
     void commit();
     size_t cacheCapacity() const { return options_.cache_entries; }
+    bool keepsUpdateTimes() const { return options_.keep_update_times; }
 
     // Raw access for tests and tools.
     rocksdb::DB* db() const { return db_; }
@@ -171,6 +174,7 @@ public:
     void dropCache() override {
         cache_ = FlatKeyMap<Slot>();
         cached_ = nullptr;
+        evicted_update_times_.clear();
     }
 
     size_t entryCount() const override {
@@ -216,11 +220,11 @@ public:
                 emit();
                 current_group = key_group;
             }
-            // NOTE: RocksDB stores no update times, so entries outside the
-            // cache show last_update_ns 0.
+            // RocksDB stores no update times: entries outside the cache show
+            // last_update_ns 0 unless the backend keeps them.
             const Slot* slot = cache_.find(key, murmur3_32(key));
-            group.push_back(
-                Item{std::string(key), displayStored(parts), slot ? slot->last_update_ns : 0});
+            group.push_back(Item{std::string(key), displayStored(parts),
+                                 slot ? slot->last_update_ns : evictedUpdateTime(key)});
         });
         emit();
     }
@@ -231,6 +235,9 @@ public:
                 visit(slot.key_group, key, slot.last_update_ns);
             }
         });
+        for (const auto& [key, evicted] : evicted_update_times_) {
+            visit(evicted.first, key, evicted.second);
+        }
     }
 
 protected:
@@ -262,6 +269,11 @@ protected:
             slot->key_group = backend_.currentKeyGroup();
             slot->key_hash = hash;
             slot->present = slot->in_db = load(slot->key_group, key, slot->value);
+            if (auto evicted = evicted_update_times_.find(key);
+                evicted != evicted_update_times_.end()) {
+                slot->last_update_ns = evicted->second.second;
+                evicted_update_times_.erase(evicted);
+            }
         }
         ++slot->hits;
         cached_ = slot;
@@ -325,8 +337,13 @@ private:
                 ++kept_count;
                 slot.hits /= 2;
                 kept.findOrInsert(key, slot.key_hash) = std::move(slot);
-            } else if (slot.dirty) {
-                writeSlot(key, slot);
+            } else {
+                if (slot.dirty) {
+                    writeSlot(key, slot);
+                }
+                if (backend_.keepsUpdateTimes() && slot.present && slot.last_update_ns > 0) {
+                    evicted_update_times_[key] = {slot.key_group, slot.last_update_ns};
+                }
             }
         });
         backend_.commit();
@@ -374,9 +391,17 @@ private:
         flush();
     }
 
+    Nanos evictedUpdateTime(std::string_view key) const {
+        auto found = evicted_update_times_.find(std::string(key));
+        return found == evicted_update_times_.end() ? 0 : found->second.second;
+    }
+
     FlatKeyMap<Slot> cache_;
     Slot* cached_ = nullptr;
     uint64_t cached_version_ = 0;
+    // Serialized key to (key group, last update) of keys outside the cache,
+    // with Options::keep_update_times.
+    std::unordered_map<std::string, std::pair<int, Nanos>> evicted_update_times_;
 };
 
 // Storage shared by the states that keep one serialized value per key:

@@ -22,6 +22,7 @@ std::unique_ptr<KeyedStateBackend> createKeyedStateBackend(const StateBackendCon
         config.local_dir / instance_name / ("db-" + std::to_string(instance_counter.fetch_add(1)));
     options.cache_entries = config.write_cache_entries;
     options.compact_every_snapshots = config.compact_every_snapshots;
+    options.keep_update_times = config.keep_update_times;
     return std::make_unique<RocksDbKeyedStateBackend>(range, max_parallelism, clock,
                                                       std::move(options));
 }

@@ -23,6 +23,10 @@ struct StateBackendConfig {
     // RocksDB only: every this many checkpoints one compacts the instance
     // fully; 0 never compacts.
     int compact_every_snapshots = 10;
+    // RocksDB only: remembers the last update time of keys evicted from the
+    // cache, for the state inspector. It costs a hash-map entry holding the
+    // key per evicted key (an estimated 50 to 100 bytes for short keys).
+    bool keep_update_times = false;
 };
 
 // Creates the keyed state backend of one operator subtask. The RocksDB

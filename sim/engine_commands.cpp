@@ -134,9 +134,10 @@ std::string EngineService::Impl::dispatch(const protocol::Request& request,
         case Request::kQueryKeyedState:
             if (request.query_keyed_state().checkpoint_id() != 0) {
                 return queryCheckpointKeyedState(run_->engine(), request.query_keyed_state(),
-                                                 state_cache_, reply->mutable_keyed_state());
+                                                 state_cache_, checkpoint_views_,
+                                                 reply->mutable_keyed_state());
             }
-            return queryKeyedState(run_->engine(), request.query_keyed_state(),
+            return queryKeyedState(run_->engine(), request.query_keyed_state(), live_state_cache_,
                                    reply->mutable_keyed_state());
         case Request::kStateQueryDiff:
             return queryStateDiff(run_->engine(), request.state_query_diff(), state_cache_,
@@ -193,7 +194,11 @@ bool EngineService::Impl::requireRun(std::string* error) const {
 }
 
 ReplayableRun::EngineBuilt EngineService::Impl::engineBuilt() {
-    return [this](Engine& engine) { events_.attach(engine); };
+    return [this](Engine& engine) {
+        // The new engine may have the address of a destroyed one.
+        live_state_cache_.clear();
+        events_.attach(engine);
+    };
 }
 
 std::string EngineService::Impl::loadScenario(const protocol::LoadScenario& load) {

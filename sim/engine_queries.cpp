@@ -2,6 +2,7 @@
 
 #include "runtime/graph/partitioner.h"
 #include "sim/checkpoint_series.h"
+#include "sim/live_state_cache.h"
 #include "sim/metrics_decimation.h"
 #include "sim/telemetry_frame.h"
 
@@ -13,9 +14,6 @@
 namespace sluice::sim {
 
 namespace {
-
-// Rows per page when a query gives no limit.
-constexpr size_t kDefaultPageRows = 1000;
 
 // The latest attempt of (vertex, subtask): Engine::tasks() keeps canceled
 // tasks of earlier attempts until the run ends.
@@ -56,8 +54,10 @@ Nanos lastSnapshotNs(const std::vector<CheckpointStats>& history, int vertex, in
     return -1;
 }
 
-void collectRows(const Engine& engine, int vertex, int subtask, const std::string& filter,
-                 bool changed_only, Nanos snapshot_ns, std::vector<protocol::StateRow>* rows) {
+// Visits the live entries of one subtask, with whether each changed after
+// the subtask's latest completed checkpoint (acknowledged at `snapshot_ns`).
+void visitSubtaskEntries(const Engine& engine, int vertex, int subtask, Nanos snapshot_ns,
+                         const LiveEntryVisitor& visit) {
     const StreamTask* task = latestTask(engine, vertex, subtask);
     if (!task) {
         return;
@@ -69,51 +69,12 @@ void collectRows(const Engine& engine, int vertex, int subtask, const std::strin
         }
         backend->forEachState([&](const InternalKvState& state) {
             state.forEachEntry([&](const StateEntryView& view) {
-                if (!filter.empty() && view.key.find(filter) == std::string::npos) {
-                    return;
-                }
-                protocol::StateRow row;
-                row.set_key(view.key);
-                row.set_key_group(view.key_group);
-                row.set_state_name(view.state_name);
-                row.set_value(view.value);
-                row.set_subtask(subtask);
-                row.set_last_update_ns(view.last_update_ns);
                 // NOTE: approximates "changed after the snapshot" by the
                 // subtask's acknowledgement time, which is after its snapshot.
-                row.set_changed_since_checkpoint(snapshot_ns < 0 ||
-                                                 view.last_update_ns > snapshot_ns);
-                if (changed_only && !row.changed_since_checkpoint()) {
-                    return;
-                }
-                rows->push_back(std::move(row));
+                visit(view, subtask, snapshot_ns < 0 || view.last_update_ns > snapshot_ns);
             });
         });
     }
-}
-
-void sortRows(std::vector<protocol::StateRow>* rows, protocol::QueryKeyedState::SortColumn sort,
-              bool descending) {
-    // References, not copies: live states reach hundreds of thousands of rows.
-    auto less = [sort](const protocol::StateRow& a, const protocol::StateRow& b) {
-        switch (sort) {
-            case protocol::QueryKeyedState::SORT_KEY_GROUP:
-                return std::forward_as_tuple(a.key_group(), a.key(), a.state_name(), a.subtask()) <
-                       std::forward_as_tuple(b.key_group(), b.key(), b.state_name(), b.subtask());
-            case protocol::QueryKeyedState::SORT_STATE_NAME:
-                return std::forward_as_tuple(a.state_name(), a.key(), a.subtask()) <
-                       std::forward_as_tuple(b.state_name(), b.key(), b.subtask());
-            case protocol::QueryKeyedState::SORT_VALUE:
-                return std::forward_as_tuple(a.value(), a.key(), a.state_name(), a.subtask()) <
-                       std::forward_as_tuple(b.value(), b.key(), b.state_name(), b.subtask());
-            default:
-                return std::forward_as_tuple(a.key(), a.state_name(), a.subtask()) <
-                       std::forward_as_tuple(b.key(), b.state_name(), b.subtask());
-        }
-    };
-    std::stable_sort(rows->begin(), rows->end(), [&](const auto& a, const auto& b) {
-        return descending ? less(b, a) : less(a, b);
-    });
 }
 
 // Keeps at most `max_points` samples of each series, in page order.
@@ -183,22 +144,68 @@ std::string checkStateTarget(const Engine& engine, int vertex, int subtask) {
     return {};
 }
 
-std::vector<protocol::StateRow> liveStateRows(const Engine& engine, int vertex, int subtask,
-                                              const std::string& key_filter, bool changed_only) {
+void forEachLiveEntry(const Engine& engine, int vertex, int subtask,
+                      const LiveEntryVisitor& visit) {
     auto history = engine.checkpointHistory();
-    std::vector<protocol::StateRow> rows;
     int parallelism = engine.jobGraph().vertex(vertex).parallelism;
     for (int s = 0; s < parallelism; ++s) {
         if (subtask == -1 || subtask == s) {
-            collectRows(engine, vertex, s, key_filter, changed_only,
-                        lastSnapshotNs(history, vertex, s), &rows);
+            visitSubtaskEntries(engine, vertex, s, lastSnapshotNs(history, vertex, s), visit);
         }
     }
+}
+
+std::vector<protocol::StateRow> liveStateRows(const Engine& engine, int vertex, int subtask,
+                                              const std::string& key_filter, bool changed_only) {
+    std::vector<protocol::StateRow> rows;
+    forEachLiveEntry(
+        engine, vertex, subtask, [&](const StateEntryView& view, int entry_subtask, bool changed) {
+            if (!key_filter.empty() && view.key.find(key_filter) == std::string::npos) {
+                return;
+            }
+            if (changed_only && !changed) {
+                return;
+            }
+            protocol::StateRow row;
+            row.set_key(view.key);
+            row.set_key_group(view.key_group);
+            row.set_state_name(view.state_name);
+            row.set_value(view.value);
+            row.set_subtask(entry_subtask);
+            row.set_last_update_ns(view.last_update_ns);
+            row.set_changed_since_checkpoint(changed);
+            rows.push_back(std::move(row));
+        });
     return rows;
 }
 
+bool stateRowLess(const protocol::StateRow& a, const protocol::StateRow& b,
+                  protocol::QueryKeyedState::SortColumn sort) {
+    switch (sort) {
+        case protocol::QueryKeyedState::SORT_KEY_GROUP:
+            return std::forward_as_tuple(a.key_group(), a.key(), a.state_name(), a.subtask()) <
+                   std::forward_as_tuple(b.key_group(), b.key(), b.state_name(), b.subtask());
+        case protocol::QueryKeyedState::SORT_STATE_NAME:
+            return std::forward_as_tuple(a.state_name(), a.key(), a.subtask()) <
+                   std::forward_as_tuple(b.state_name(), b.key(), b.subtask());
+        case protocol::QueryKeyedState::SORT_VALUE:
+            return std::forward_as_tuple(a.value(), a.key(), a.state_name(), a.subtask()) <
+                   std::forward_as_tuple(b.value(), b.key(), b.state_name(), b.subtask());
+        default:
+            return std::forward_as_tuple(a.key(), a.state_name(), a.subtask()) <
+                   std::forward_as_tuple(b.key(), b.state_name(), b.subtask());
+    }
+}
+
+void sortStateRows(std::vector<protocol::StateRow>* rows,
+                   protocol::QueryKeyedState::SortColumn sort, bool descending) {
+    std::stable_sort(rows->begin(), rows->end(), [&](const auto& a, const auto& b) {
+        return descending ? stateRowLess(b, a, sort) : stateRowLess(a, b, sort);
+    });
+}
+
 std::string queryKeyedState(const Engine& engine, const protocol::QueryKeyedState& query,
-                            protocol::KeyedStatePage* page) {
+                            LiveStateCache& cache, protocol::KeyedStatePage* page) {
     if (query.checkpoint_id() != 0) {
         return "checkpoint " + std::to_string(query.checkpoint_id()) +
                " can only be read through the engine service; query the live state "
@@ -208,17 +215,7 @@ std::string queryKeyedState(const Engine& engine, const protocol::QueryKeyedStat
         !error.empty()) {
         return error;
     }
-    // TODO: every page collects and sorts all live rows again; caching them per
-    // event index would make paging a large live state as cheap as a checkpoint's.
-    std::vector<protocol::StateRow> rows = liveStateRows(engine, query.vertex(), query.subtask(),
-                                                         query.key_filter(), query.changed_only());
-    sortRows(&rows, query.sort(), query.descending());
-    page->set_total(rows.size());
-    page->set_offset(query.offset());
-    size_t limit = query.limit() == 0 ? kDefaultPageRows : query.limit();
-    for (size_t i = query.offset(); i < rows.size() && i < size_t(query.offset()) + limit; ++i) {
-        *page->add_rows() = std::move(rows[i]);
-    }
+    cache.fillPage(engine, query, page);
     return {};
 }
 

@@ -6,9 +6,11 @@
 
 #include "proto/engine_protocol.pb.h"
 #include "sim/engine_service.h"
+#include "sim/live_state_cache.h"
 #include "sim/replayable_run.h"
 #include "sim/run_check.h"
 #include "sim/state_checkpoint_reader.h"
+#include "sim/state_inspector_queries.h"
 #include "sim/telemetry_events.h"
 #include "sim/telemetry_frame.h"
 
@@ -120,8 +122,11 @@ private:
     bool started_ = false;
 
     std::unique_ptr<ReplayableRun> run_;
-    // Decoded checkpoints of the state inspector's queries.
+    // Decoded checkpoints and collected live state of the state inspector's
+    // queries.
     CheckpointStateCache state_cache_;
+    CheckpointViewCache checkpoint_views_;
+    LiveStateCache live_state_cache_;
     std::string scenario_path_;
     TelemetryEvents events_;
     bool playing_ = false;

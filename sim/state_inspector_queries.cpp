@@ -15,23 +15,6 @@ using protocol::StateRow;
 
 constexpr size_t kDefaultPageRows = 1000;
 
-bool rowLess(const StateRow& a, const StateRow& b, QueryKeyedState::SortColumn sort) {
-    switch (sort) {
-        case QueryKeyedState::SORT_KEY_GROUP:
-            return std::forward_as_tuple(a.key_group(), a.key(), a.state_name(), a.subtask()) <
-                   std::forward_as_tuple(b.key_group(), b.key(), b.state_name(), b.subtask());
-        case QueryKeyedState::SORT_STATE_NAME:
-            return std::forward_as_tuple(a.state_name(), a.key(), a.subtask()) <
-                   std::forward_as_tuple(b.state_name(), b.key(), b.subtask());
-        case QueryKeyedState::SORT_VALUE:
-            return std::forward_as_tuple(a.value(), a.key(), a.state_name(), a.subtask()) <
-                   std::forward_as_tuple(b.value(), b.key(), b.state_name(), b.subtask());
-        default:
-            return std::forward_as_tuple(a.key(), a.state_name(), a.subtask()) <
-                   std::forward_as_tuple(b.key(), b.state_name(), b.subtask());
-    }
-}
-
 // Row indexes of `entry` in ascending `sort` order, sorted once per column.
 const std::vector<uint32_t>& sortedOrder(CheckpointStateCache::Entry& entry,
                                          QueryKeyedState::SortColumn sort) {
@@ -43,7 +26,7 @@ const std::vector<uint32_t>& sortedOrder(CheckpointStateCache::Entry& entry,
         }
         const auto& rows = entry.rows;
         std::sort(it->second.begin(), it->second.end(),
-                  [&](uint32_t a, uint32_t b) { return rowLess(rows[a], rows[b], sort); });
+                  [&](uint32_t a, uint32_t b) { return stateRowLess(rows[a], rows[b], sort); });
     }
     return it->second;
 }
@@ -164,8 +147,51 @@ std::vector<protocol::StateDiffRow> mergeDiff(const std::vector<StateRow>& from,
 
 }  // namespace
 
+const std::vector<uint32_t>& CheckpointViewCache::rows(const CheckpointStateCache::Entry& entry,
+                                                       const std::vector<uint32_t>& order,
+                                                       const QueryKeyedState& query) {
+    for (auto it = views_.begin(); it != views_.end(); ++it) {
+        if (it->storage_root == entry.storage_root && it->checkpoint_id == entry.checkpoint_id &&
+            it->vertex == entry.vertex && it->sort == int(query.sort()) &&
+            it->descending == query.descending() && it->subtask == query.subtask() &&
+            it->key_filter == query.key_filter() && it->changed_only == query.changed_only()) {
+            views_.splice(views_.end(), views_, it);
+            return views_.back().rows;
+        }
+    }
+    if (views_.size() >= kMaxViews) {
+        views_.pop_front();
+    }
+    View& view = views_.emplace_back();
+    view.storage_root = entry.storage_root;
+    view.checkpoint_id = entry.checkpoint_id;
+    view.vertex = entry.vertex;
+    view.sort = int(query.sort());
+    view.descending = query.descending();
+    view.subtask = query.subtask();
+    view.key_filter = query.key_filter();
+    view.changed_only = query.changed_only();
+    for (size_t n = 0; n < order.size(); ++n) {
+        uint32_t index = order[query.descending() ? order.size() - 1 - n : n];
+        const StateRow& row = entry.rows[index];
+        if (matches(row, query.subtask(), query.key_filter()) &&
+            (!query.changed_only() || row.changed_since_checkpoint())) {
+            view.rows.push_back(index);
+        }
+    }
+    return view.rows;
+}
+
+void CheckpointViewCache::forget(const CheckpointStateCache::Entry& entry) {
+    views_.remove_if([&](const View& view) {
+        return view.storage_root == entry.storage_root &&
+               view.checkpoint_id == entry.checkpoint_id && view.vertex == entry.vertex;
+    });
+}
+
 std::string queryCheckpointKeyedState(const Engine& engine, const QueryKeyedState& query,
-                                      CheckpointStateCache& cache, protocol::KeyedStatePage* page) {
+                                      CheckpointStateCache& cache, CheckpointViewCache& views,
+                                      protocol::KeyedStatePage* page) {
     if (std::string error = checkStateTarget(engine, query.vertex(), query.subtask());
         !error.empty()) {
         return error;
@@ -175,22 +201,29 @@ std::string queryCheckpointKeyedState(const Engine& engine, const QueryKeyedStat
         return *error;
     }
     CheckpointStateCache::Entry& entry = *std::get<CheckpointStateCache::Entry*>(found);
+    // Only sortedOrder fills the orders, and views are built after it, so
+    // an entry without orders is a new decode that no view was built on.
+    if (entry.orders.empty()) {
+        views.forget(entry);
+    }
     const std::vector<uint32_t>& order = sortedOrder(entry, query.sort());
     size_t limit = query.limit() == 0 ? kDefaultPageRows : query.limit();
-    size_t matched = 0;
-    for (size_t n = 0; n < order.size(); ++n) {
-        const StateRow& row = entry.rows[order[query.descending() ? order.size() - 1 - n : n]];
-        if (!matches(row, query.subtask(), query.key_filter()) ||
-            (query.changed_only() && !row.changed_since_checkpoint())) {
-            continue;
-        }
-        if (matched >= query.offset() && matched < query.offset() + limit) {
-            *page->add_rows() = row;
-        }
-        ++matched;
-    }
-    page->set_total(matched);
     page->set_offset(query.offset());
+    if (query.subtask() == -1 && query.key_filter().empty() && !query.changed_only()) {
+        // Every row matches, so the page is a slice of the order.
+        size_t end = std::min(order.size(), size_t(query.offset()) + limit);
+        for (size_t n = query.offset(); n < end; ++n) {
+            *page->add_rows() = entry.rows[order[query.descending() ? order.size() - 1 - n : n]];
+        }
+        page->set_total(order.size());
+        return {};
+    }
+    const std::vector<uint32_t>& matched = views.rows(entry, order, query);
+    size_t end = std::min(matched.size(), size_t(query.offset()) + limit);
+    for (size_t n = query.offset(); n < end; ++n) {
+        *page->add_rows() = entry.rows[matched[n]];
+    }
+    page->set_total(matched.size());
     return {};
 }
 

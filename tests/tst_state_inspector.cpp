@@ -14,6 +14,7 @@
 #include "runtime/operators/aggregates.h"
 #include "runtime/state/state_snapshot_format.h"
 #include "sim/engine_queries.h"
+#include "sim/live_state_cache.h"
 #include "ui/keyed_state_model.h"
 #include "ui/state_inspector_dock.h"
 
@@ -115,6 +116,8 @@ std::unique_ptr<sim::Engine> runDirect(const Setup& setup) {
     return engine;
 }
 
+protocol::Reply callServed(test::ServedEngine& served, protocol::Request request);
+
 // The served engine of the GUI, loaded with `setup` and run to its end.
 class ServedRun {
 public:
@@ -147,26 +150,17 @@ public:
     }
 
     protocol::Reply call(protocol::Request request) {
-        protocol::Reply result;
-        bool done = false;
-        served.session->request(std::move(request), [&](const protocol::Reply& reply) {
-            result = reply;
-            done = true;
-        });
-        QElapsedTimer timer;
-        timer.start();
-        while (!done && timer.elapsed() < kWaitMs) {
-            QTest::qWait(5);
-        }
-        return result;
+        return callServed(served, std::move(request));
     }
 
     protocol::Reply checkpointPage(int64_t id, int vertex, uint32_t offset, uint32_t limit,
-                                   protocol::QueryKeyedState::SortColumn sort, bool descending) {
+                                   protocol::QueryKeyedState::SortColumn sort, bool descending,
+                                   int subtask = -1, const std::string& key_filter = {}) {
         protocol::Request request;
         auto* query = request.mutable_query_keyed_state();
         query->set_vertex(vertex);
-        query->set_subtask(-1);
+        query->set_subtask(subtask);
+        query->set_key_filter(key_filter);
         query->set_checkpoint_id(id);
         query->set_offset(offset);
         query->set_limit(limit);
@@ -204,6 +198,117 @@ bool waitLoaded(ui::KeyedStateModel& model) {
     return model.loaded();
 }
 
+// Wordcount with a checkpoint every 200 ms, so that some keys are unchanged
+// since the latest checkpoint and others not.
+sim::LoadedScenario checkpointedWordcount() {
+    sim::LoadedScenario loaded = test::loadScenario("scenarios/wordcount.textproto");
+    loaded.proto.mutable_checkpointing()->set_mode(scenario::EXACTLY_ONCE);
+    loaded.proto.mutable_checkpointing()->set_interval_ms(200);
+    return loaded;
+}
+
+protocol::QueryKeyedState liveQuery(int vertex, protocol::QueryKeyedState::SortColumn sort,
+                                    bool descending, uint32_t offset, uint32_t limit) {
+    protocol::QueryKeyedState query;
+    query.set_vertex(vertex);
+    query.set_subtask(-1);
+    query.set_sort(sort);
+    query.set_descending(descending);
+    query.set_offset(offset);
+    query.set_limit(limit);
+    return query;
+}
+
+// Live queries of every kind the cache serves differently: each sort
+// column and direction, pages in the middle and past the end, the default
+// limit, and the filters alone and combined.
+std::vector<protocol::QueryKeyedState> liveQueries(int vertex) {
+    using Sort = protocol::QueryKeyedState;
+    std::vector<protocol::QueryKeyedState> queries = {
+        liveQuery(vertex, Sort::SORT_KEY, false, 0, 50),
+        liveQuery(vertex, Sort::SORT_KEY, true, 100, 50),
+        liveQuery(vertex, Sort::SORT_VALUE, true, 0, 100),
+        liveQuery(vertex, Sort::SORT_VALUE, false, 300, 100),
+        liveQuery(vertex, Sort::SORT_KEY_GROUP, false, 10, 40),
+        liveQuery(vertex, Sort::SORT_KEY_GROUP, true, 0, 40),
+        liveQuery(vertex, Sort::SORT_STATE_NAME, false, 0, 0),
+        liveQuery(vertex, Sort::SORT_KEY, false, 1u << 20, 10),
+    };
+    auto filtered = liveQuery(vertex, Sort::SORT_VALUE, true, 0, 60);
+    filtered.set_key_filter("word-1");
+    queries.push_back(filtered);
+    auto subtask = liveQuery(vertex, Sort::SORT_VALUE, false, 5, 60);
+    subtask.set_subtask(1);
+    queries.push_back(subtask);
+    auto changed = liveQuery(vertex, Sort::SORT_KEY, false, 0, 80);
+    changed.set_changed_only(true);
+    queries.push_back(changed);
+    auto combined = liveQuery(vertex, Sort::SORT_KEY_GROUP, true, 0, 80);
+    combined.set_subtask(0);
+    combined.set_key_filter("word-2");
+    combined.set_changed_only(true);
+    queries.push_back(combined);
+    auto none = liveQuery(vertex, Sort::SORT_KEY, false, 0, 10);
+    none.set_key_filter("no-such-key");
+    queries.push_back(none);
+    return queries;
+}
+
+// The page `query` requests, collected and sorted without a cache.
+protocol::KeyedStatePage uncachedPage(const sim::Engine& engine,
+                                      const protocol::QueryKeyedState& query) {
+    std::vector<protocol::StateRow> rows = sim::liveStateRows(
+        engine, query.vertex(), query.subtask(), query.key_filter(), query.changed_only());
+    sim::sortStateRows(&rows, query.sort(), query.descending());
+    protocol::KeyedStatePage page;
+    page.set_total(rows.size());
+    page.set_offset(query.offset());
+    size_t limit = query.limit() == 0 ? 1000 : query.limit();
+    for (size_t i = query.offset(); i < rows.size() && i < query.offset() + limit; ++i) {
+        *page.add_rows() = rows[i];
+    }
+    return page;
+}
+
+// Compares two pages row by row, naming the query and the first row that
+// differs. Callers check QTest::currentTestFailed() afterwards.
+void comparePages(const protocol::KeyedStatePage& actual, const protocol::KeyedStatePage& expected,
+                  const protocol::QueryKeyedState& query) {
+    std::string where = "query { " + query.ShortDebugString() + " }: ";
+    QVERIFY2(actual.total() == expected.total(),
+             (where + "total " + std::to_string(actual.total()) + ", expected " +
+              std::to_string(expected.total()))
+                 .c_str());
+    QVERIFY2(actual.offset() == expected.offset(), (where + "offset differs").c_str());
+    QVERIFY2(actual.rows_size() == expected.rows_size(),
+             (where + std::to_string(actual.rows_size()) + " rows, expected " +
+              std::to_string(expected.rows_size()))
+                 .c_str());
+    for (int i = 0; i < actual.rows_size(); ++i) {
+        std::string got = actual.rows(i).ShortDebugString();
+        std::string want = expected.rows(i).ShortDebugString();
+        QVERIFY2(got == want, (where + "row " + std::to_string(i) + " is { " + got +
+                               " }, expected { " + want + " }")
+                                  .c_str());
+    }
+}
+
+// Sends one request to a served engine and waits for its reply.
+protocol::Reply callServed(test::ServedEngine& served, protocol::Request request) {
+    protocol::Reply result;
+    bool done = false;
+    served.session->request(std::move(request), [&](const protocol::Reply& reply) {
+        result = reply;
+        done = true;
+    });
+    QElapsedTimer timer;
+    timer.start();
+    while (!done && timer.elapsed() < kWaitMs) {
+        QTest::qWait(5);
+    }
+    return result;
+}
+
 }  // namespace
 
 class TstStateInspector : public QObject {
@@ -216,6 +321,8 @@ private Q_SLOTS:
     void pagingSortedAndConsistent();
     void failureDiffMatchesDirect();
     void unknownCheckpointRejected();
+    void liveCacheNeverStale();
+    void servedLiveStateFollowsMoves();
     void dockShowsKeyedOperators();
 };
 
@@ -414,6 +521,32 @@ void TstStateInspector::pagingSortedAndConsistent() {
                     break;
             }
         }
+        // Pages of a key search, in one subtask and in all, equal the
+        // matching rows of the whole in its order. Pages after the first
+        // come from the view the first one cached.
+        const std::string search = "device-12";
+        for (int subtask : {1, -1}) {
+            std::vector<const protocol::StateRow*> matching;
+            for (const auto& row : rows) {
+                if ((subtask == -1 || row.subtask() == subtask) &&
+                    row.key().find(search) != std::string::npos) {
+                    matching.push_back(&row);
+                }
+            }
+            QVERIFY2(matching.size() > 300, qPrintable(QString::number(matching.size())));
+            for (uint32_t offset : {0u, 100u, uint32_t(matching.size()) - 50}) {
+                protocol::Reply page =
+                    run.checkpointPage(id, vertex, offset, 100, sort, descending, subtask, search);
+                QCOMPARE(page.error(), std::string());
+                QCOMPARE(page.keyed_state().total(), uint64_t(matching.size()));
+                int expected_rows = std::min<int>(100, int(matching.size()) - int(offset));
+                QCOMPARE(page.keyed_state().rows_size(), expected_rows);
+                for (int i = 0; i < expected_rows; ++i) {
+                    QCOMPARE(page.keyed_state().rows(i).key(), matching[offset + i]->key());
+                    QCOMPARE(page.keyed_state().rows(i).subtask(), matching[offset + i]->subtask());
+                }
+            }
+        }
     }
 }
 
@@ -531,6 +664,126 @@ void TstStateInspector::unknownCheckpointRejected() {
     QVERIFY2(
         reply.error().find("no keyed state was kept for a failure at event 1") != std::string::npos,
         reply.error().c_str());
+}
+
+void TstStateInspector::liveCacheNeverStale() {
+    auto engine = test::makeEngine(checkpointedWordcount());
+    QVERIFY(engine);
+    engine->runUntilTime(1 * kNanosPerSecond);
+    int vertex = keyedVertex(*engine);
+    QVERIFY(vertex >= 0);
+    const std::vector<protocol::QueryKeyedState> queries = liveQueries(vertex);
+    sim::LiveStateCache cache;
+
+    // Two rounds at the same event. The second one is served from the cache.
+    std::vector<protocol::KeyedStatePage> before;
+    for (int round = 0; round < 2; ++round) {
+        for (const auto& query : queries) {
+            protocol::KeyedStatePage page;
+            QCOMPARE(sim::queryKeyedState(*engine, query, cache, &page), std::string());
+            comparePages(page, uncachedPage(*engine, query), query);
+            if (QTest::currentTestFailed()) {
+                return;
+            }
+            if (round == 0) {
+                before.push_back(page);
+            }
+        }
+    }
+    QCOMPARE(cache.collections(), uint64_t(1));
+    QVERIFY(before[0].total() > 500);
+    QVERIFY(before[0].total() <= 1000);
+    // Some keys are unchanged since the latest checkpoint, others not.
+    const size_t changed_only_query = 10;
+    QVERIFY(queries[changed_only_query].changed_only());
+    QVERIFY(before[changed_only_query].total() > 0);
+    QVERIFY(before[changed_only_query].total() < before[0].total());
+    QCOMPARE(before.back().total(), uint64_t(0));
+
+    // After more events every page equals a fresh collection. At least five
+    // pages changed, so rows kept from before the events would fail the
+    // comparison.
+    sim::LiveStateVersion old_version = sim::liveStateVersion(*engine);
+    engine->runUntilTime(2 * kNanosPerSecond);
+    int moved = 0;
+    for (size_t i = 0; i < queries.size(); ++i) {
+        protocol::KeyedStatePage page;
+        QCOMPARE(sim::queryKeyedState(*engine, queries[i], cache, &page), std::string());
+        comparePages(page, uncachedPage(*engine, queries[i]), queries[i]);
+        if (QTest::currentTestFailed()) {
+            return;
+        }
+        moved += page.SerializeAsString() != before[i].SerializeAsString();
+    }
+    QCOMPARE(cache.collections(), uint64_t(2));
+    QVERIFY2(moved >= 5, qPrintable(QString::number(moved)));
+    QVERIFY(!(sim::liveStateVersion(*engine) == old_version));
+
+    // A fault injected without a trigger fires without an event, but the
+    // state version changes all the same.
+    old_version = sim::liveStateVersion(*engine);
+    scenario::Fault fault;
+    fault.mutable_fail_subtask()->set_operator_("count");
+    fault.mutable_fail_subtask()->set_subtask(0);
+    QCOMPARE(engine->injectFault(fault), std::string());
+    QCOMPARE(sim::liveStateVersion(*engine).event_count, old_version.event_count);
+    QVERIFY(!(sim::liveStateVersion(*engine) == old_version));
+    protocol::KeyedStatePage page;
+    QCOMPARE(sim::queryKeyedState(*engine, queries[0], cache, &page), std::string());
+    QCOMPARE(cache.collections(), uint64_t(3));
+}
+
+void TstStateInspector::servedLiveStateFollowsMoves() {
+    test::ServedEngine served;
+    QVERIFY2(served.error.isEmpty(), qPrintable(served.error));
+    sim::LoadedScenario scenario = checkpointedWordcount();
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(scenario.proto, &text);
+    QSignalSpy graph(served.session.get(), &ui::EngineSession::jobGraphChanged);
+    served.session->loadScenario(
+        QString::fromStdString(test::sourcePath("scenarios/wordcount.textproto")),
+        QString::fromStdString(text));
+    QVERIFY(graph.wait(kWaitMs));
+    auto direct = test::makeEngine(scenario);
+    QVERIFY(direct);
+    int vertex = keyedVertex(*direct);
+    protocol::Request query;
+    *query.mutable_query_keyed_state() =
+        liveQuery(vertex, protocol::QueryKeyedState::SORT_VALUE, true, 0, 200);
+    protocol::Request step;
+    step.mutable_step_event()->set_count(20000);
+    protocol::Request seek;
+
+    // Each served page against a direct run at the same event.
+    std::vector<std::string> pages;
+    std::vector<uint64_t> events;
+    for (const protocol::Request* move : {&step, &step, &seek}) {
+        if (move == &seek) {
+            seek.mutable_seek()->set_event_index(events.front());
+        }
+        protocol::Reply moved = callServed(served, *move);
+        QCOMPARE(moved.error(), std::string());
+        uint64_t event_index = moved.status().event_index();
+        if (direct->eventCount() > event_index) {
+            direct = test::makeEngine(scenario);
+        }
+        direct->runUntil([&] { return direct->eventCount() >= event_index; });
+        QCOMPARE(direct->eventCount(), event_index);
+        protocol::Reply reply = callServed(served, query);
+        QCOMPARE(reply.error(), std::string());
+        comparePages(reply.keyed_state(), uncachedPage(*direct, query.query_keyed_state()),
+                     query.query_keyed_state());
+        if (QTest::currentTestFailed()) {
+            return;
+        }
+        pages.push_back(reply.keyed_state().SerializeAsString());
+        events.push_back(event_index);
+    }
+    QVERIFY(events[1] > events[0]);
+    QVERIFY(pages[1] != pages[0]);
+    // The backward seek rebuilt the engine and ran it to the first event again.
+    QCOMPARE(events[2], events[0]);
+    QCOMPARE(pages[2], pages[0]);
 }
 
 void TstStateInspector::dockShowsKeyedOperators() {

@@ -23,7 +23,10 @@
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDockWidget>
+#include <QLabel>
 #include <QLineEdit>
+#include <QMainWindow>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -324,6 +327,7 @@ private Q_SLOTS:
     void liveCacheNeverStale();
     void servedLiveStateFollowsMoves();
     void dockShowsKeyedOperators();
+    void dockBehindTabQueriesNothing();
 };
 
 void TstStateInspector::checkpointMatchesFiles_data() {
@@ -813,6 +817,47 @@ void TstStateInspector::dockShowsKeyedOperators() {
     inspector.searchEdit()->setText("no-such-key");
     QTRY_COMPARE_WITH_TIMEOUT(inspector.model()->rowCount(), 0, kWaitMs);
     QTRY_VERIFY_WITH_TIMEOUT(inspector.statusText().startsWith("0 entries"), kWaitMs);
+}
+
+void TstStateInspector::dockBehindTabQueriesNothing() {
+    test::ServedEngine served;
+    QVERIFY2(served.error.isEmpty(), qPrintable(served.error));
+    QMainWindow window;
+    auto* log = new QDockWidget("Event Log", &window);
+    log->setObjectName("event-log-dock");
+    log->setWidget(new QLabel("events", log));
+    window.addDockWidget(Qt::BottomDockWidgetArea, log);
+    QDockWidget* dock = ui::addStateInspectorDock(&window, served.session.get());
+    auto* inspector = qobject_cast<ui::StateInspector*>(dock->widget());
+    QVERIFY(inspector);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(inspector->visibleRegion().isEmpty());
+
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(checkpointedWordcount().proto, &text);
+    QSignalSpy graph(served.session.get(), &ui::EngineSession::jobGraphChanged);
+    served.session->loadScenario(
+        QString::fromStdString(test::sourcePath("scenarios/wordcount.textproto")),
+        QString::fromStdString(text));
+    QVERIFY(graph.wait(kWaitMs));
+    QVERIFY(waitLoaded(*inspector->model()));
+    QCOMPARE(inspector->model()->total(), uint64_t(0));
+
+    // Behind the Event Log's tab the live view neither refreshes on frames
+    // nor queries again for each new checkpoint, while the run plays for
+    // about 2.5 s of wall time.
+    QSignalSpy pages(inspector->model(), &ui::KeyedStateModel::pageLoaded);
+    served.session->setSpeed(2000);
+    served.session->play();
+    QTRY_COMPARE_WITH_TIMEOUT(served.session->status().run_state(), protocol::FINISHED, kWaitMs);
+    QVERIFY(inspector->fromBox()->count() > 0);
+    QCOMPARE(pages.count(), 0);
+
+    // Selecting the tab shows the live state as it is now.
+    dock->raise();
+    QTRY_VERIFY_WITH_TIMEOUT(inspector->model()->total() > 500, kWaitMs);
+    QVERIFY(pages.count() > 0);
 }
 
 QTEST_MAIN(TstStateInspector)

@@ -162,7 +162,8 @@ void StateInspector::onFrame() {
     bool live = view_box_->currentData().toInt() == int(View::kLive) ||
                 (view_box_->currentData().toInt() == int(View::kCheckpointDiff) &&
                  to_box_->currentData().toLongLong() == kLiveStateId);
-    if (live && isVisible() && !live_timer_->isActive()) {
+    // A dock behind another dock's tab stays visible to Qt but shows nothing.
+    if (live && !visibleRegion().isEmpty() && !live_timer_->isActive()) {
         live_timer_->start();
     }
 }
@@ -261,7 +262,9 @@ void StateInspector::fillSourceBoxes() {
         int to_index = to_box_->findData(to_before);
         to_box_->setCurrentIndex(to_index < 0 ? std::max(0, to_box_->count() - 2) : to_index);
     }
-    if (from_box_->currentData() != from_before || to_box_->currentData() != to_before) {
+    // The live view reads neither box, and its query collects the whole state.
+    if (view != View::kLive &&
+        (from_box_->currentData() != from_before || to_box_->currentData() != to_before)) {
         applyQuery();
     }
 }
@@ -366,8 +369,15 @@ void StateInspector::updateStatus() {
 QDockWidget* addStateInspectorDock(QMainWindow* window, EngineSession* session) {
     auto* dock = new QDockWidget(QObject::tr("Keyed State"), window);
     dock->setObjectName(QStringLiteral("keyed-state-dock"));
-    dock->setWidget(new StateInspector(session, dock));
+    auto* inspector = new StateInspector(session, dock);
+    dock->setWidget(inspector);
     window->addDockWidget(Qt::BottomDockWidgetArea, dock);
+    // Selecting the dock's tab emits visibilityChanged but no show event.
+    QObject::connect(dock, &QDockWidget::visibilityChanged, inspector, [inspector](bool visible) {
+        if (visible) {
+            inspector->model()->refresh();
+        }
+    });
     // Shares the bottom area with the Event Log as a tab, so the graph keeps its height.
     if (auto* log_dock = window->findChild<QDockWidget*>(QStringLiteral("event-log-dock"))) {
         window->tabifyDockWidget(log_dock, dock);

@@ -189,34 +189,44 @@ void Driver::fail(const QString& message) {
 
 }  // namespace
 
-GuiRunResult runGui(const GuiRunOptions& options) {
-    GuiRunResult result;
-    result.platform = QGuiApplication::platformName();
+std::string runWithMainWindow(int64_t until_ms,
+                              const std::function<void(EngineSession*, MainWindow*)>& drive) {
     zmq::context_t context;
     sim::EngineServiceOptions service_options;
-    service_options.engine.until_ms = options.until_ms;
+    service_options.engine.until_ms = until_ms;
     sim::EngineService service(context, service_options);
     if (std::string error = service.start(); !error.empty()) {
-        result.error = "the engine service did not start: " + error;
-        return result;
+        return "the engine service did not start: " + error;
     }
     ui::EngineClient client;
     QString connect_error;
     if (!client.connectTo(&context, service.commandAddress(), service.telemetryAddress(),
                           &connect_error)) {
-        result.error = connect_error.toStdString();
-        return result;
+        return connect_error.toStdString();
     }
     {
         EngineSession session(&client);
         MainWindow window(&session);
         window.show();
-        Driver driver(options, &session, &window, &result);
-        driver.start();
-        QApplication::exec();
+        drive(&session, &window);
     }
     client.disconnectFromEngine();
     service.stop();
+    return {};
+}
+
+GuiRunResult runGui(const GuiRunOptions& options) {
+    GuiRunResult result;
+    result.platform = QGuiApplication::platformName();
+    std::string error =
+        runWithMainWindow(options.until_ms, [&](EngineSession* session, MainWindow* window) {
+            Driver driver(options, session, window, &result);
+            driver.start();
+            QApplication::exec();
+        });
+    if (!error.empty()) {
+        result.error = error;
+    }
     return result;
 }
 

@@ -10,9 +10,15 @@
 #include <QString>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace sluice::ui {
+class EngineSession;
+class MainWindow;
+}  // namespace sluice::ui
 
 namespace sluice::gui_bench {
 
@@ -62,6 +68,13 @@ struct GuiRunResult {
     // at the simulated time limit.
     std::optional<std::string> stopped_early;
 };
+
+// Starts an in-process EngineService (engine time limit `until_ms`), a
+// client, session and shown MainWindow over it, as `sluice` does, and calls
+// `drive`, which runs the event loop. Returns an empty string, or why the
+// service or the client did not start.
+std::string runWithMainWindow(
+    int64_t until_ms, const std::function<void(ui::EngineSession*, ui::MainWindow*)>& drive);
 
 // Runs the GUI for `options.seconds` after the scenario loaded, then pauses
 // the engine and returns. Needs a QApplication; runs its event loop.

@@ -10,11 +10,23 @@
 //
 //   sluice-gui-bench [SCENARIO] [--seconds N] [--probe-ms N] [--until-ms N]
 //
+// With --inspect-state it measures the Keyed State dock over a large state
+// instead. It plays SCENARIO (default scenarios/state-1m.textproto) at full
+// speed until --pause-at-ms of simulated time and pauses. Then it drives the
+// dock as a user would (scroll, jump, sort, search, view a checkpoint, play
+// slowly with the live view open) while the same probe timer runs. It also
+// prints how long the rows on screen waited for their pages, how long each
+// step took to settle, and the engine-side query times on a headless engine
+// at the same event.
+//
+//   sluice-gui-bench --inspect-state [SCENARIO] [--pause-at-ms N] [--search TEXT]
+//
 // Prints one "name: value" line per measurement and a PASS or MISS line per
 // target; progress goes to standard error. Exit status 0 whether or not the
 // targets are met, 1 when a run failed, 2 for invalid usage.
 
 #include "app/gui_bench_run.h"
+#include "app/gui_bench_state.h"
 #include "sim/engine.h"
 #include "sim/engine_queries.h"
 #include "sim/telemetry_frame.h"
@@ -34,6 +46,9 @@ namespace {
 
 using sluice::gui_bench::GuiRunOptions;
 using sluice::gui_bench::GuiRunResult;
+using sluice::gui_bench::StateInspectOptions;
+using sluice::gui_bench::StateInspectResult;
+using sluice::gui_bench::StateQueryTimes;
 
 constexpr int kExitOk = 0;
 constexpr int kExitRunFailed = 1;
@@ -43,6 +58,9 @@ constexpr int kExitUsage = 2;
 // may take at most a fifth of the engine's throughput.
 constexpr double kStallP99TargetMs = sluice::gui_bench::kLongStallMs;
 constexpr double kEngineRatioTargetPercent = 80;
+// While scrolling the Keyed State dock, no stall may be long enough to read
+// as a freeze.
+constexpr double kScrollStallMaxTargetMs = 250;
 
 // One simulated day. On a 2-core machine, 30 wall seconds at full speed
 // reach about 300 simulated seconds of wide-64, so the run stays below
@@ -175,15 +193,117 @@ void printComparison(const GuiRunResult& gui, const HeadlessResult& headless) {
     printTarget("engine_ratio", ratio >= kEngineRatioTargetPercent, "engine_ratio_percent >= 80");
 }
 
+// Wall time that step `name` took to settle, or -1.
+double settledMs(const StateInspectResult& gui, const std::string& name) {
+    for (const auto& action : gui.actions) {
+        if (action.name == name) {
+            return action.settled_ms;
+        }
+    }
+    return -1;
+}
+
+void printPercentiles(const char* name, std::vector<double>& values) {
+    std::sort(values.begin(), values.end());
+    std::printf("%s_count: %zu\n", name, values.size());
+    std::printf("%s_p50_ms: %.2f\n", name, percentile(values, 0.50));
+    std::printf("%s_p99_ms: %.2f\n", name, percentile(values, 0.99));
+    std::printf("%s_max_ms: %.2f\n", name, values.empty() ? 0.0 : values.back());
+}
+
+void printInspection(const StateInspectOptions& options, StateInspectResult& gui) {
+    std::printf("scenario: %s\n", qPrintable(options.scenario_path));
+    std::printf("platform: %s\n", qPrintable(gui.platform));
+    std::printf("seed: %llu\n", static_cast<unsigned long long>(gui.seed));
+    std::printf("paused_at_seconds: %.3f\n", gui.paused_at_seconds);
+    std::printf("paused_at_event: %llu\n", static_cast<unsigned long long>(gui.paused_at_event));
+    std::printf("play_wall_seconds: %.3f\n", gui.play_wall_seconds);
+    std::printf("live_rows: %llu\n", static_cast<unsigned long long>(gui.live_rows));
+    std::printf("checkpoint_id: %lld\n", static_cast<long long>(gui.checkpoint_id));
+    std::printf("checkpoint_rows: %llu\n", static_cast<unsigned long long>(gui.checkpoint_rows));
+    std::printf("search_text: %s\n", qPrintable(gui.search_text));
+    std::printf("search_rows: %llu\n", static_cast<unsigned long long>(gui.search_rows));
+    std::printf("checkpoint_search_rows: %llu\n",
+                static_cast<unsigned long long>(gui.checkpoint_search_rows));
+    std::printf("probe_interval_ms: %d\n", options.probe_interval_ms);
+
+    printPercentiles("stall", gui.stalls_ms);
+    std::printf("stall_max_step: %s\n", gui.stall_max_step.c_str());
+    std::printf("stall_max_gui_cpu_ms: %.2f\n", gui.stall_max_gui_cpu_ms);
+    auto long_stall = std::lower_bound(gui.stalls_ms.begin(), gui.stalls_ms.end(),
+                                       sluice::gui_bench::kLongStallMs);
+    std::printf("stalls_16_ms_or_more: %td\n", gui.stalls_ms.end() - long_stall);
+    printPercentiles("scroll_stall", gui.scroll_stalls_ms);
+
+    printPercentiles("page_latency", gui.page_latencies_ms);
+    std::printf("pages_scrolled_past: %llu\n",
+                static_cast<unsigned long long>(gui.pages_scrolled_past));
+    std::printf("first_live_page_ms: %.1f\n", settledMs(gui, "open dock (collect live state)"));
+    std::printf("first_checkpoint_read_ms: %.1f\n", settledMs(gui, "view checkpoint (first read)"));
+
+    printPercentiles("live_play_stall", gui.play_stalls_ms);
+    std::printf("live_play_simulated_seconds: %.3f to %.3f\n", gui.live_play_from_seconds,
+                gui.live_play_to_seconds);
+    std::printf("live_play_wall_seconds: %.3f\n", gui.live_play_wall_seconds);
+    std::printf("live_play_refreshes: %llu\n",
+                static_cast<unsigned long long>(gui.live_play_first_pages));
+
+    std::printf("script_wall_seconds: %.3f\n", gui.script_wall_seconds);
+    std::printf("gui_thread_cpu_seconds: %.3f\n", gui.gui_thread_cpu_seconds);
+    std::printf("other_threads_cpu_seconds: %.3f\n",
+                gui.process_cpu_seconds - gui.gui_thread_cpu_seconds);
+    // Steps that wait for their rows, in script order. A search includes
+    // the dock's delay after the last keystroke.
+    for (const auto& action : gui.actions) {
+        if (action.settled_ms >= 0) {
+            std::printf("settled_ms \"%s\": %.1f\n", action.name.c_str(), action.settled_ms);
+        }
+    }
+}
+
+void printQueryTimes(const StateQueryTimes& times) {
+    std::printf("engine_live_rows: %llu\n", static_cast<unsigned long long>(times.live_rows));
+    std::printf("engine_live_first_page_ms: %.1f\n", times.live_first_page_ms);
+    std::printf("engine_live_cached_page_ms: %.3f\n", times.live_cached_page_ms);
+    std::printf("engine_live_sort_by_value_ms: %.1f\n", times.live_other_sort_ms);
+    std::printf("engine_live_search_ms: %.1f\n", times.live_search_ms);
+    std::printf("engine_checkpoint_id: %lld\n", static_cast<long long>(times.checkpoint_id));
+    std::printf("engine_checkpoint_rows: %llu\n",
+                static_cast<unsigned long long>(times.checkpoint_rows));
+    std::printf("engine_checkpoint_decode_ms: %.1f\n", times.checkpoint_decode_ms);
+    std::printf("engine_checkpoint_first_page_ms: %.1f\n", times.checkpoint_first_page_ms);
+    std::printf("engine_checkpoint_cached_page_ms: %.3f\n", times.checkpoint_cached_page_ms);
+    std::printf("engine_checkpoint_search_page_ms: %.1f\n", times.checkpoint_search_page_ms);
+    std::printf("engine_checkpoint_search_next_page_ms: %.3f\n",
+                times.checkpoint_search_next_page_ms);
+}
+
+void printInspectionTargets(const StateInspectResult& gui) {
+    printTarget("stall_p99", percentile(gui.stalls_ms, 0.99) < kStallP99TargetMs,
+                "stall_p99_ms < 16");
+    double scroll_max = gui.scroll_stalls_ms.empty() ? 0.0 : gui.scroll_stalls_ms.back();
+    printTarget("scroll_stall_max", scroll_max < kScrollStallMaxTargetMs,
+                "scroll_stall_max_ms < 250");
+}
+
+struct Arguments {
+    bool inspect_state = false;
+    GuiRunOptions play;
+    StateInspectOptions inspect;
+};
+
 // Returns the exit status to use, or -1 to go on.
-int parseArguments(const QApplication& app, GuiRunOptions* options) {
+int parseArguments(const QApplication& app, Arguments* arguments) {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Measures GUI event-loop stalls, telemetry frames and engine throughput while the "
-        "GUI plays a scenario at full speed, against a headless run of the same span."));
+        "GUI plays a scenario at full speed, against a headless run of the same span. With "
+        "--inspect-state, measures the stalls and page latencies of the Keyed State dock "
+        "over a large keyed state instead."));
     parser.addHelpOption();
     parser.addPositionalArgument(
-        "scenario", QStringLiteral("Scenario to play. Default: scenarios/wide-64.textproto, "
+        "scenario", QStringLiteral("Scenario to play. Default: scenarios/wide-64.textproto, or "
+                                   "scenarios/state-1m.textproto with --inspect-state, "
                                    "relative to the working directory."));
     QCommandLineOption seconds(QStringLiteral("seconds"),
                                QStringLiteral("Wall seconds of play (default 30)."), "N", "30");
@@ -196,41 +316,52 @@ int parseArguments(const QApplication& app, GuiRunOptions* options) {
                                             "replaces the scenario's run.until_ms (default "
                                             "one day)."),
                              "N", QString::number(kDefaultUntilMs));
-    parser.addOptions({seconds, probe, until});
+    QCommandLineOption inspect(QStringLiteral("inspect-state"),
+                               QStringLiteral("Drive the Keyed State dock over a paused run "
+                                              "instead of playing for --seconds."));
+    QCommandLineOption pause_at(QStringLiteral("pause-at-ms"),
+                                QStringLiteral("With --inspect-state: simulated time in ms at "
+                                               "which the run pauses (default 6000)."),
+                                "N", "6000");
+    QCommandLineOption search(QStringLiteral("search"),
+                              QStringLiteral("With --inspect-state: text typed into the key "
+                                             "search (default key-1234)."),
+                              "TEXT", "key-1234");
+    parser.addOptions({seconds, probe, until, inspect, pause_at, search});
     parser.process(app);
 
-    options->scenario_path =
-        parser.positionalArguments().value(0, QStringLiteral("scenarios/wide-64.textproto"));
+    arguments->inspect_state = parser.isSet(inspect);
+    GuiRunOptions* options = &arguments->play;
+    options->scenario_path = parser.positionalArguments().value(
+        0, arguments->inspect_state ? QStringLiteral("scenarios/state-1m.textproto")
+                                    : QStringLiteral("scenarios/wide-64.textproto"));
     bool seconds_ok = false;
     bool probe_ok = false;
     bool until_ok = false;
+    bool pause_ok = false;
     options->seconds = parser.value(seconds).toDouble(&seconds_ok);
     options->probe_interval_ms = parser.value(probe).toInt(&probe_ok);
     options->until_ms = parser.value(until).toLongLong(&until_ok);
+    StateInspectOptions* inspect_options = &arguments->inspect;
+    inspect_options->scenario_path = options->scenario_path;
+    inspect_options->probe_interval_ms = options->probe_interval_ms;
+    inspect_options->until_ms = options->until_ms;
+    inspect_options->pause_at_ms = parser.value(pause_at).toLongLong(&pause_ok);
+    inspect_options->search_text = parser.value(search);
 
     if (!seconds_ok || options->seconds <= 0 || options->seconds > 3600 || !probe_ok ||
-        options->probe_interval_ms <= 0 || !until_ok || options->until_ms <= 0) {
+        options->probe_interval_ms <= 0 || !until_ok || options->until_ms <= 0 || !pause_ok ||
+        inspect_options->pause_at_ms <= 0 || inspect_options->search_text.isEmpty()) {
         std::fprintf(stderr,
                      "sluice-gui-bench: invalid option value: --seconds takes 0 < N <= 3600, "
-                     "--probe-ms and --until-ms a positive integer.\n");
+                     "--probe-ms, --until-ms and --pause-at-ms a positive integer, --search a "
+                     "non-empty text.\n");
         return kExitUsage;
     }
     return -1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    QApplication app(argc, argv);
-    // Its own settings file, so the benchmark leaves the GUI's settings alone.
-    QApplication::setOrganizationName(QStringLiteral("Sluice"));
-    QApplication::setApplicationName(QStringLiteral("sluice-gui-bench"));
-
-    GuiRunOptions options;
-    if (int status = parseArguments(app, &options); status >= 0) {
-        return status;
-    }
-
+int runPlay(const GuiRunOptions& options) {
     GuiRunResult gui = sluice::gui_bench::runGui(options);
     if (!gui.error.empty()) {
         std::fprintf(stderr, "sluice-gui-bench: the GUI run failed: %s\n", gui.error.c_str());
@@ -255,4 +386,44 @@ int main(int argc, char** argv) {
     }
     printComparison(gui, headless);
     return kExitOk;
+}
+
+int runInspect(const StateInspectOptions& options) {
+    StateInspectResult gui = sluice::gui_bench::runStateInspection(options);
+    if (!gui.error.empty()) {
+        std::fprintf(stderr, "sluice-gui-bench: the Keyed State run failed: %s\n",
+                     gui.error.c_str());
+        return kExitRunFailed;
+    }
+    printInspection(options, gui);
+    std::fflush(stdout);
+
+    std::fprintf(stderr, "progress: engine-side query times at event %llu\n",
+                 static_cast<unsigned long long>(gui.paused_at_event));
+    StateQueryTimes times = sluice::gui_bench::timeStateQueries(
+        options.scenario_path.toStdString(), gui.seed, options.until_ms, gui.paused_at_event,
+        options.search_text.toStdString());
+    if (!times.error.empty()) {
+        std::fprintf(stderr, "sluice-gui-bench: the headless query run failed: %s\n",
+                     times.error.c_str());
+        return kExitRunFailed;
+    }
+    printQueryTimes(times);
+    printInspectionTargets(gui);
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    // Its own settings file, so the benchmark leaves the GUI's settings alone.
+    QApplication::setOrganizationName(QStringLiteral("Sluice"));
+    QApplication::setApplicationName(QStringLiteral("sluice-gui-bench"));
+
+    Arguments arguments;
+    if (int status = parseArguments(app, &arguments); status >= 0) {
+        return status;
+    }
+    return arguments.inspect_state ? runInspect(arguments.inspect) : runPlay(arguments.play);
 }

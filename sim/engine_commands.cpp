@@ -141,7 +141,7 @@ std::string EngineService::Impl::dispatch(const protocol::Request& request,
                                    reply->mutable_keyed_state());
         case Request::kStateQueryDiff:
             return queryStateDiff(run_->engine(), request.state_query_diff(), state_cache_,
-                                  reply->mutable_state_diff());
+                                  state_diffs_, reply->mutable_state_diff());
         case Request::kStateExportQuery: {
             std::ostringstream out;
             std::string error = writeKeyedStateCsv(out, run_->engine(),
@@ -197,6 +197,7 @@ ReplayableRun::EngineBuilt EngineService::Impl::engineBuilt() {
     return [this](Engine& engine) {
         // The new engine may have the address of a destroyed one.
         live_state_cache_.clear();
+        state_diffs_.clear();
         events_.attach(engine);
     };
 }

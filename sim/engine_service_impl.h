@@ -126,6 +126,7 @@ private:
     // queries.
     CheckpointStateCache state_cache_;
     CheckpointViewCache checkpoint_views_;
+    StateDiffCache state_diffs_;
     LiveStateCache live_state_cache_;
     std::string scenario_path_;
     TelemetryEvents events_;

@@ -1,6 +1,7 @@
 #include "sim/state_inspector_queries.h"
 
 #include "sim/engine_queries.h"
+#include "sim/live_state_cache.h"
 
 #include <algorithm>
 #include <map>
@@ -227,12 +228,11 @@ std::string queryCheckpointKeyedState(const Engine& engine, const QueryKeyedStat
     return {};
 }
 
-std::string queryStateDiff(const Engine& engine, const protocol::StateQueryDiff& query,
-                           CheckpointStateCache& cache, protocol::StateDiffPage* page) {
-    if (std::string error = checkStateTarget(engine, query.vertex(), query.subtask());
-        !error.empty()) {
-        return error;
-    }
+namespace {
+
+// The whole diff that `query` pages through.
+std::string buildDiff(const Engine& engine, const protocol::StateQueryDiff& query,
+                      CheckpointStateCache& cache, StateDiffCache::Diff* diff) {
     std::variant<std::vector<StateRow>, std::string> from;
     std::variant<std::vector<StateRow>, std::string> to;
     if (query.has_failure_event_index()) {
@@ -258,16 +258,67 @@ std::string queryStateDiff(const Engine& engine, const protocol::StateQueryDiff&
     if (auto* error = std::get_if<std::string>(&to)) {
         return *error;
     }
-    std::vector<protocol::StateDiffRow> diff =
-        mergeDiff(std::get<0>(from), std::get<0>(to), query.include_unchanged());
+    diff->rows = mergeDiff(std::get<0>(from), std::get<0>(to), query.include_unchanged());
+    diff->differing =
+        uint64_t(std::count_if(diff->rows.begin(), diff->rows.end(), [](const auto& row) {
+            return row.change() != protocol::StateDiffRow::UNCHANGED;
+        }));
+    return {};
+}
+
+// The query without its page, as the key of the diff it pages through.
+std::string diffKey(const protocol::StateQueryDiff& query) {
+    protocol::StateQueryDiff key = query;
+    key.clear_offset();
+    key.clear_limit();
+    return key.SerializeAsString();
+}
+
+}  // namespace
+
+const StateDiffCache::Diff* StateDiffCache::find(const Engine& engine,
+                                                 const protocol::StateQueryDiff& query) const {
+    bool same = valid_ && version_ == liveStateVersion(engine) && key_ == diffKey(query);
+    return same ? &diff_ : nullptr;
+}
+
+const StateDiffCache::Diff& StateDiffCache::store(const Engine& engine,
+                                                  const protocol::StateQueryDiff& query,
+                                                  Diff diff) {
+    version_ = liveStateVersion(engine);
+    key_ = diffKey(query);
+    diff_ = std::move(diff);
+    valid_ = true;
+    return diff_;
+}
+
+void StateDiffCache::clear() {
+    valid_ = false;
+    diff_ = {};
+}
+
+std::string queryStateDiff(const Engine& engine, const protocol::StateQueryDiff& query,
+                           CheckpointStateCache& cache, StateDiffCache& diffs,
+                           protocol::StateDiffPage* page) {
+    if (std::string error = checkStateTarget(engine, query.vertex(), query.subtask());
+        !error.empty()) {
+        return error;
+    }
+    const StateDiffCache::Diff* diff = diffs.find(engine, query);
+    if (!diff) {
+        StateDiffCache::Diff built;
+        if (std::string error = buildDiff(engine, query, cache, &built); !error.empty()) {
+            return error;
+        }
+        diff = &diffs.store(engine, query, std::move(built));
+    }
     size_t limit = query.limit() == 0 ? kDefaultPageRows : query.limit();
-    page->set_total(diff.size());
-    page->set_differing(size_t(std::count_if(diff.begin(), diff.end(), [](const auto& row) {
-        return row.change() != protocol::StateDiffRow::UNCHANGED;
-    })));
+    page->set_total(diff->rows.size());
+    page->set_differing(diff->differing);
     page->set_offset(query.offset());
-    for (size_t i = query.offset(); i < diff.size() && i < size_t(query.offset()) + limit; ++i) {
-        *page->add_rows() = std::move(diff[i]);
+    size_t end = std::min(diff->rows.size(), size_t(query.offset()) + limit);
+    for (size_t i = query.offset(); i < end; ++i) {
+        *page->add_rows() = diff->rows[i];
     }
     return {};
 }

@@ -6,6 +6,7 @@
 
 #include "proto/engine_protocol.pb.h"
 #include "sim/engine.h"
+#include "sim/live_state_cache.h"
 #include "sim/state_checkpoint_reader.h"
 
 #include <filesystem>
@@ -51,6 +52,33 @@ private:
     std::list<View> views_;  // most recently used last
 };
 
+// The differences of the latest diff query, so that its later pages copy
+// rows instead of building the diff again. A kept diff serves only the
+// same query at the same live state version (LiveStateVersion), because a
+// diff can read the live state, and decodes checkpoints through the live
+// tasks. Holds one diff.
+//
+// Threading: the engine thread only.
+class StateDiffCache {
+public:
+    struct Diff {
+        std::vector<protocol::StateDiffRow> rows;
+        uint64_t differing = 0;  // rows other than UNCHANGED
+    };
+
+    // The kept diff of `query` (offset and limit aside), or null.
+    const Diff* find(const Engine& engine, const protocol::StateQueryDiff& query) const;
+    // Keeps `diff` as the diff of `query`, replacing the kept one.
+    const Diff& store(const Engine& engine, const protocol::StateQueryDiff& query, Diff diff);
+    void clear();
+
+private:
+    LiveStateVersion version_;
+    std::string key_;
+    Diff diff_;
+    bool valid_ = false;
+};
+
 // Rows of checkpoint query.checkpoint_id(), filtered, sorted and paged as
 // `query` requests. The first query of a checkpoint decodes it into `cache`,
 // and the first page of a filter scans it into `views`; later pages only
@@ -63,9 +91,12 @@ std::string queryCheckpointKeyedState(const Engine& engine, const protocol::Quer
 // checkpoints, a checkpoint and the live state, or the state before a
 // failure and the checkpoint its failover restored), and with
 // include_unchanged the equal ones too, sorted by (state name, key group,
-// key). Returns an empty string or the error.
+// key). The first page builds the whole diff and keeps it in `diffs`, so
+// later pages of the same state version only copy. Returns an empty string
+// or the error.
 std::string queryStateDiff(const Engine& engine, const protocol::StateQueryDiff& query,
-                           CheckpointStateCache& cache, protocol::StateDiffPage* page);
+                           CheckpointStateCache& cache, StateDiffCache& diffs,
+                           protocol::StateDiffPage* page);
 
 // Retained checkpoints and failures with a kept keyed state.
 protocol::StateSources queryStateSources(const Engine& engine);

@@ -198,11 +198,12 @@ void TestStateExport::diffListsUnchangedOnRequest() {
     query.set_to_checkpoint_id(retained[1]);
     query.set_limit(100000);
     sim::CheckpointStateCache cache;
+    sim::StateDiffCache diffs;
     protocol::StateDiffPage plain;
-    QCOMPARE(sim::queryStateDiff(*engine, query, cache, &plain), std::string());
+    QCOMPARE(sim::queryStateDiff(*engine, query, cache, diffs, &plain), std::string());
     query.set_include_unchanged(true);
     protocol::StateDiffPage all;
-    QCOMPARE(sim::queryStateDiff(*engine, query, cache, &all), std::string());
+    QCOMPARE(sim::queryStateDiff(*engine, query, cache, diffs, &all), std::string());
 
     size_t keys = checkpointRows(*engine, retained[1], query.vertex()).size();
     size_t removed = 0;

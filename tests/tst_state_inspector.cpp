@@ -15,6 +15,7 @@
 #include "runtime/state/state_snapshot_format.h"
 #include "sim/engine_queries.h"
 #include "sim/live_state_cache.h"
+#include "sim/state_inspector_queries.h"
 #include "ui/keyed_state_model.h"
 #include "ui/state_inspector_dock.h"
 
@@ -296,6 +297,22 @@ void comparePages(const protocol::KeyedStatePage& actual, const protocol::KeyedS
     }
 }
 
+// The page of the diff from checkpoint `from` to the live state at `offset`,
+// through `diffs`, as a text that names every row.
+std::string liveDiffPage(const sim::Engine& engine, int vertex, int64_t from, uint32_t offset,
+                         sim::CheckpointStateCache& checkpoints, sim::StateDiffCache& diffs) {
+    protocol::StateQueryDiff query;
+    query.set_vertex(vertex);
+    query.set_subtask(-1);
+    query.set_from_checkpoint_id(from);
+    query.set_to_checkpoint_id(0);
+    query.set_offset(offset);
+    query.set_limit(100);
+    protocol::StateDiffPage page;
+    std::string error = sim::queryStateDiff(engine, query, checkpoints, diffs, &page);
+    return error.empty() ? page.DebugString() : "error: " + error;
+}
+
 // Sends one request to a served engine and waits for its reply.
 protocol::Reply callServed(test::ServedEngine& served, protocol::Request request) {
     protocol::Reply result;
@@ -326,6 +343,7 @@ private Q_SLOTS:
     void unknownCheckpointRejected();
     void liveCacheNeverStale();
     void servedLiveStateFollowsMoves();
+    void diffCacheNeverStale();
     void dockShowsKeyedOperators();
     void dockBehindTabQueriesNothing();
 };
@@ -788,6 +806,41 @@ void TstStateInspector::servedLiveStateFollowsMoves() {
     // The backward seek rebuilt the engine and ran it to the first event again.
     QCOMPARE(events[2], events[0]);
     QCOMPARE(pages[2], pages[0]);
+}
+
+void TstStateInspector::diffCacheNeverStale() {
+    sim::LoadedScenario scenario = checkpointedWordcount();
+    scenario.proto.mutable_checkpointing()->set_retained(20);
+    auto engine = test::makeEngine(scenario);
+    QVERIFY(engine);
+    engine->runUntilTime(1 * kNanosPerSecond);
+    int vertex = keyedVertex(*engine);
+    QVERIFY(!engine->retainedCheckpoints().empty());
+    int64_t from = engine->retainedCheckpoints().back();
+    sim::CheckpointStateCache checkpoints;
+    sim::StateDiffCache diffs;
+
+    // The kept diff serves the later pages of the same state, and they
+    // equal a diff built anew (a fresh StateDiffCache).
+    std::vector<std::string> before;
+    for (uint32_t offset : {0u, 100u, 0u}) {
+        sim::StateDiffCache fresh;
+        std::string page = liveDiffPage(*engine, vertex, from, offset, checkpoints, diffs);
+        QCOMPARE(page, liveDiffPage(*engine, vertex, from, offset, checkpoints, fresh));
+        QVERIFY2(page.find("rows {") != std::string::npos, page.c_str());
+        before.push_back(page);
+    }
+
+    // After more events the live side changed, and the pages follow it.
+    engine->runUntilTime(2 * kNanosPerSecond);
+    const auto& retained = engine->retainedCheckpoints();
+    QVERIFY(std::find(retained.begin(), retained.end(), from) != retained.end());
+    for (uint32_t offset : {0u, 100u}) {
+        sim::StateDiffCache fresh;
+        std::string page = liveDiffPage(*engine, vertex, from, offset, checkpoints, diffs);
+        QCOMPARE(page, liveDiffPage(*engine, vertex, from, offset, checkpoints, fresh));
+        QVERIFY(page != before[offset == 0 ? 0 : 1]);
+    }
 }
 
 void TstStateInspector::dockShowsKeyedOperators() {

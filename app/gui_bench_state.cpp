@@ -513,6 +513,29 @@ double elapsedMs(std::chrono::steady_clock::time_point start) {
         .count();
 }
 
+// Times the page at `offset` of the diff from checkpoint `from` to `to`
+// (0: the live state). A page of a diff not in `diffs` builds the whole diff.
+double timeDiffPage(const sim::Engine& engine, int vertex, int64_t from, int64_t to,
+                    uint32_t offset, sim::CheckpointStateCache& checkpoints,
+                    sim::StateDiffCache& diffs, uint64_t* total, std::string* error) {
+    protocol::StateQueryDiff diff;
+    diff.set_vertex(vertex);
+    diff.set_subtask(-1);
+    diff.set_offset(offset);
+    diff.set_limit(KeyedStateModel::kPageRows);
+    diff.set_from_checkpoint_id(from);
+    diff.set_to_checkpoint_id(to);
+    protocol::StateDiffPage page;
+    auto start = std::chrono::steady_clock::now();
+    std::string failed = sim::queryStateDiff(engine, diff, checkpoints, diffs, &page);
+    double ms = elapsedMs(start);
+    *total = page.total();
+    if (!failed.empty() && error->empty()) {
+        *error = failed;
+    }
+    return ms;
+}
+
 }  // namespace
 
 StateInspectResult runStateInspection(const StateInspectOptions& options) {
@@ -607,6 +630,20 @@ StateQueryTimes timeStateQueries(const std::string& scenario_path, uint64_t seed
     timePage(checkpoint_page, &times.checkpoint_search_page_ms);
     query.set_offset(KeyedStateModel::kPageRows);
     timePage(checkpoint_page, &times.checkpoint_search_next_page_ms);
+    const std::vector<int64_t>& retained = engine.retainedCheckpoints();
+    sim::StateDiffCache diffs;
+    if (retained.size() >= 2) {
+        int64_t older = retained[retained.size() - 2];
+        times.diff_checkpoints_page_ms =
+            timeDiffPage(engine, vertex, older, retained.back(), 0, checkpoints, diffs,
+                         &times.diff_checkpoints_rows, &times.error);
+        uint64_t total = 0;
+        times.diff_checkpoints_next_page_ms =
+            timeDiffPage(engine, vertex, older, retained.back(), KeyedStateModel::kPageRows,
+                         checkpoints, diffs, &total, &times.error);
+    }
+    times.diff_live_page_ms = timeDiffPage(engine, vertex, retained.back(), 0, 0, checkpoints,
+                                           diffs, &times.diff_live_rows, &times.error);
     return times;
 }
 

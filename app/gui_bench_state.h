@@ -99,6 +99,13 @@ struct StateQueryTimes {
     double checkpoint_cached_page_ms = 0;
     double checkpoint_search_page_ms = 0;  // the first page of a key filter
     double checkpoint_search_next_page_ms = 0;
+    // One page of the diff between the two newest retained checkpoints, and
+    // of the diff from the newest one to the live state, with their totals.
+    double diff_checkpoints_page_ms = 0;
+    double diff_checkpoints_next_page_ms = 0;  // from the kept diff
+    uint64_t diff_checkpoints_rows = 0;
+    double diff_live_page_ms = 0;
+    uint64_t diff_live_rows = 0;
     std::string error;
 };
 

@@ -276,6 +276,14 @@ void printQueryTimes(const StateQueryTimes& times) {
     std::printf("engine_checkpoint_search_page_ms: %.1f\n", times.checkpoint_search_page_ms);
     std::printf("engine_checkpoint_search_next_page_ms: %.3f\n",
                 times.checkpoint_search_next_page_ms);
+    std::printf("engine_diff_checkpoints_page_ms: %.1f\n", times.diff_checkpoints_page_ms);
+    std::printf("engine_diff_checkpoints_next_page_ms: %.3f\n",
+                times.diff_checkpoints_next_page_ms);
+    std::printf("engine_diff_checkpoints_rows: %llu\n",
+                static_cast<unsigned long long>(times.diff_checkpoints_rows));
+    std::printf("engine_diff_live_page_ms: %.1f\n", times.diff_live_page_ms);
+    std::printf("engine_diff_live_rows: %llu\n",
+                static_cast<unsigned long long>(times.diff_live_rows));
 }
 
 void printInspectionTargets(const StateInspectResult& gui) {

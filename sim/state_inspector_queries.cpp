@@ -37,21 +37,42 @@ bool matches(const StateRow& row, int subtask, const std::string& key_filter) {
            (key_filter.empty() || row.key().find(key_filter) != std::string::npos);
 }
 
-void sortForDiff(std::vector<StateRow>* rows) {
-    std::sort(rows->begin(), rows->end(), [](const StateRow& a, const StateRow& b) {
-        return std::forward_as_tuple(a.state_name(), a.key_group(), a.key()) <
-               std::forward_as_tuple(b.state_name(), b.key_group(), b.key());
-    });
+bool diffLess(const StateRow& a, const StateRow& b) {
+    return std::forward_as_tuple(a.state_name(), a.key_group(), a.key()) <
+           std::forward_as_tuple(b.state_name(), b.key_group(), b.key());
 }
 
-// Rows of one side of a diff, sorted by (state name, key group, key).
-std::variant<std::vector<StateRow>, std::string> diffSide(const Engine& engine,
-                                                          const protocol::StateQueryDiff& query,
-                                                          int64_t checkpoint_id,
-                                                          CheckpointStateCache& cache) {
-    std::vector<StateRow> rows;
+// One side of a diff: rows sorted by (state name, key group, key), which
+// point into `owned` or into a decoded checkpoint of the cache.
+struct DiffSide {
+    std::vector<StateRow> owned;
+    std::vector<const StateRow*> rows;
+};
+
+void sortForDiff(DiffSide* side) {
+    auto less = [](const StateRow* a, const StateRow* b) { return diffLess(*a, *b); };
+    // Decoded checkpoints come in this order already, which one pass shows.
+    if (!std::is_sorted(side->rows.begin(), side->rows.end(), less)) {
+        std::stable_sort(side->rows.begin(), side->rows.end(), less);
+    }
+}
+
+void pointAtOwned(DiffSide* side) {
+    side->rows.reserve(side->owned.size());
+    for (const StateRow& row : side->owned) {
+        side->rows.push_back(&row);
+    }
+}
+
+// Rows of one side of a diff, sorted by (state name, key group, key). The
+// rows of a checkpoint stay valid while `cache` keeps its entry.
+std::variant<DiffSide, std::string> diffSide(const Engine& engine,
+                                             const protocol::StateQueryDiff& query,
+                                             int64_t checkpoint_id, CheckpointStateCache& cache) {
+    DiffSide side;
     if (checkpoint_id == 0) {
-        rows = liveStateRows(engine, query.vertex(), query.subtask(), query.key_filter());
+        side.owned = liveStateRows(engine, query.vertex(), query.subtask(), query.key_filter());
+        pointAtOwned(&side);
     } else {
         auto entry = cache.entry(engine, checkpoint_id, query.vertex());
         if (auto* error = std::get_if<std::string>(&entry)) {
@@ -59,19 +80,18 @@ std::variant<std::vector<StateRow>, std::string> diffSide(const Engine& engine,
         }
         for (const StateRow& row : std::get<CheckpointStateCache::Entry*>(entry)->rows) {
             if (matches(row, query.subtask(), query.key_filter())) {
-                rows.push_back(row);
+                side.rows.push_back(&row);
             }
         }
     }
-    sortForDiff(&rows);
-    return rows;
+    sortForDiff(&side);
+    return side;
 }
 
 // Rows of the entries kept at a failure, sorted like diffSide's.
-std::vector<StateRow> failureSide(
-    const std::map<std::pair<int, int>, std::vector<StateEntryView>>& kept,
-    const protocol::StateQueryDiff& query) {
-    std::vector<StateRow> rows;
+DiffSide failureSide(const std::map<std::pair<int, int>, std::vector<StateEntryView>>& kept,
+                     const protocol::StateQueryDiff& query) {
+    DiffSide side;
     for (const auto& [target, entries] : kept) {
         if (target.first != query.vertex()) {
             continue;
@@ -85,12 +105,13 @@ std::vector<StateRow> failureSide(
             row.set_subtask(target.second);
             row.set_last_update_ns(view.last_update_ns);
             if (matches(row, query.subtask(), query.key_filter())) {
-                rows.push_back(std::move(row));
+                side.owned.push_back(std::move(row));
             }
         }
     }
-    sortForDiff(&rows);
-    return rows;
+    pointAtOwned(&side);
+    sortForDiff(&side);
+    return side;
 }
 
 const Engine::FailureKeyedState* findFailure(const Engine& engine, uint64_t event_index) {
@@ -113,31 +134,27 @@ protocol::StateDiffRow diffRow(protocol::StateDiffRow::Change change, const Stat
 }
 
 // Merges two sorted sides into the list of differences.
-std::vector<protocol::StateDiffRow> mergeDiff(const std::vector<StateRow>& from,
-                                              const std::vector<StateRow>& to,
+std::vector<protocol::StateDiffRow> mergeDiff(const std::vector<const StateRow*>& from,
+                                              const std::vector<const StateRow*>& to,
                                               bool include_unchanged) {
-    auto before = [](const StateRow& a, const StateRow& b) {
-        return std::forward_as_tuple(a.state_name(), a.key_group(), a.key()) <
-               std::forward_as_tuple(b.state_name(), b.key_group(), b.key());
-    };
     std::vector<protocol::StateDiffRow> diff;
     size_t i = 0;
     size_t j = 0;
     while (i < from.size() || j < to.size()) {
-        if (j == to.size() || (i < from.size() && before(from[i], to[j]))) {
-            diff.push_back(diffRow(protocol::StateDiffRow::REMOVED, from[i]));
-            diff.back().set_old_value(from[i++].value());
-        } else if (i == from.size() || before(to[j], from[i])) {
-            diff.push_back(diffRow(protocol::StateDiffRow::ADDED, to[j]));
-            diff.back().set_new_value(to[j++].value());
+        if (j == to.size() || (i < from.size() && diffLess(*from[i], *to[j]))) {
+            diff.push_back(diffRow(protocol::StateDiffRow::REMOVED, *from[i]));
+            diff.back().set_old_value(from[i++]->value());
+        } else if (i == from.size() || diffLess(*to[j], *from[i])) {
+            diff.push_back(diffRow(protocol::StateDiffRow::ADDED, *to[j]));
+            diff.back().set_new_value(to[j++]->value());
         } else {
-            bool changed = from[i].value() != to[j].value();
+            bool changed = from[i]->value() != to[j]->value();
             if (changed || include_unchanged) {
                 diff.push_back(diffRow(
                     changed ? protocol::StateDiffRow::CHANGED : protocol::StateDiffRow::UNCHANGED,
-                    to[j]));
-                diff.back().set_old_value(from[i].value());
-                diff.back().set_new_value(to[j].value());
+                    *to[j]));
+                diff.back().set_old_value(from[i]->value());
+                diff.back().set_new_value(to[j]->value());
             }
             ++i;
             ++j;
@@ -233,8 +250,8 @@ namespace {
 // The whole diff that `query` pages through.
 std::string buildDiff(const Engine& engine, const protocol::StateQueryDiff& query,
                       CheckpointStateCache& cache, StateDiffCache::Diff* diff) {
-    std::variant<std::vector<StateRow>, std::string> from;
-    std::variant<std::vector<StateRow>, std::string> to;
+    std::variant<DiffSide, std::string> from;
+    std::variant<DiffSide, std::string> to;
     if (query.has_failure_event_index()) {
         const auto* failure = findFailure(engine, query.failure_event_index());
         if (!failure) {
@@ -258,7 +275,8 @@ std::string buildDiff(const Engine& engine, const protocol::StateQueryDiff& quer
     if (auto* error = std::get_if<std::string>(&to)) {
         return *error;
     }
-    diff->rows = mergeDiff(std::get<0>(from), std::get<0>(to), query.include_unchanged());
+    diff->rows = mergeDiff(std::get<DiffSide>(from).rows, std::get<DiffSide>(to).rows,
+                           query.include_unchanged());
     diff->differing =
         uint64_t(std::count_if(diff->rows.begin(), diff->rows.end(), [](const auto& row) {
             return row.change() != protocol::StateDiffRow::UNCHANGED;

@@ -335,6 +335,17 @@ void InspectDriver::buildCheckpointScript() {
             Qt::DescendingOrder);
     addJump("checkpoint sorted: jump to 50%", 0.5);
     addSearchAndClear("checkpoint ", &result_->checkpoint_search_rows);
+    // The diff view starts from the second newest to the newest checkpoint.
+    steps_.push_back({"view diff between checkpoints",
+                      [this] {
+                          inspector_->viewBox()->setCurrentIndex(
+                              int(StateInspector::View::kCheckpointDiff));
+                      },
+                      loaded, kDwellMs});
+    steps_.push_back(
+        {"count diff rows", [this] { result_->diff_rows = model_->total(); }, nullptr, 0});
+    addScroll("diff: drag to end", 50, 0.0, 1.0);
+    addJump("diff: jump to 50%", 0.5);
     steps_.push_back(
         {"back to live state",
          [this] { inspector_->viewBox()->setCurrentIndex(int(StateInspector::View::kLive)); },

@@ -72,6 +72,7 @@ struct StateInspectResult {
     // Rows that the key search found in the live state and in the checkpoint.
     uint64_t search_rows = 0;
     uint64_t checkpoint_search_rows = 0;
+    uint64_t diff_rows = 0;  // keys that differ between the two newest checkpoints
     QString search_text;
     double script_wall_seconds = 0;
     double gui_thread_cpu_seconds = 0;

@@ -221,6 +221,7 @@ void printInspection(const StateInspectOptions& options, StateInspectResult& gui
     std::printf("live_rows: %llu\n", static_cast<unsigned long long>(gui.live_rows));
     std::printf("checkpoint_id: %lld\n", static_cast<long long>(gui.checkpoint_id));
     std::printf("checkpoint_rows: %llu\n", static_cast<unsigned long long>(gui.checkpoint_rows));
+    std::printf("diff_rows: %llu\n", static_cast<unsigned long long>(gui.diff_rows));
     std::printf("search_text: %s\n", qPrintable(gui.search_text));
     std::printf("search_rows: %llu\n", static_cast<unsigned long long>(gui.search_rows));
     std::printf("checkpoint_search_rows: %llu\n",
@@ -240,6 +241,7 @@ void printInspection(const StateInspectOptions& options, StateInspectResult& gui
                 static_cast<unsigned long long>(gui.pages_scrolled_past));
     std::printf("first_live_page_ms: %.1f\n", settledMs(gui, "open dock (collect live state)"));
     std::printf("first_checkpoint_read_ms: %.1f\n", settledMs(gui, "view checkpoint (first read)"));
+    std::printf("first_diff_page_ms: %.1f\n", settledMs(gui, "view diff between checkpoints"));
 
     printPercentiles("live_play_stall", gui.play_stalls_ms);
     std::printf("live_play_simulated_seconds: %.3f to %.3f\n", gui.live_play_from_seconds,

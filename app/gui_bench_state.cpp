@@ -604,6 +604,14 @@ StateQueryTimes timeStateQueries(const std::string& scenario_path, uint64_t seed
         return page.total();
     };
 
+    // One page the way every page was served before LiveStateCache: collect
+    // every row as a StateRow, sort them all, copy the page.
+    auto start = std::chrono::steady_clock::now();
+    std::vector<protocol::StateRow> uncached = sim::liveStateRows(engine, vertex, -1, {});
+    sim::sortStateRows(&uncached, protocol::QueryKeyedState::SORT_KEY, false);
+    times.live_uncached_page_ms = elapsedMs(start);
+    uncached = {};
+
     sim::LiveStateCache live;
     auto live_page = [&](protocol::KeyedStatePage* page) {
         return sim::queryKeyedState(engine, query, live, page);
@@ -619,7 +627,7 @@ StateQueryTimes timeStateQueries(const std::string& scenario_path, uint64_t seed
     timePage(live_page, &times.live_search_ms);
 
     times.checkpoint_id = engine.retainedCheckpoints().back();
-    auto start = std::chrono::steady_clock::now();
+    start = std::chrono::steady_clock::now();
     auto decoded = sim::readCheckpointState(engine, times.checkpoint_id, vertex);
     times.checkpoint_decode_ms = elapsedMs(start);
     if (auto* error = std::get_if<std::string>(&decoded)) {

@@ -89,7 +89,8 @@ StateInspectResult runStateInspection(const StateInspectOptions& options);
 // engine of the same scenario and seed run to the same simulated time.
 struct StateQueryTimes {
     uint64_t live_rows = 0;
-    double live_first_page_ms = 0;  // collect and sort
+    double live_uncached_page_ms = 0;  // liveStateRows and sortStateRows
+    double live_first_page_ms = 0;     // collect and sort into the cache
     double live_cached_page_ms = 0;
     double live_search_ms = 0;  // a key filter over the cached rows
     double live_other_sort_ms = 0;

@@ -265,6 +265,7 @@ void printInspection(const StateInspectOptions& options, StateInspectResult& gui
 
 void printQueryTimes(const StateQueryTimes& times) {
     std::printf("engine_live_rows: %llu\n", static_cast<unsigned long long>(times.live_rows));
+    std::printf("engine_live_uncached_page_ms: %.1f\n", times.live_uncached_page_ms);
     std::printf("engine_live_first_page_ms: %.1f\n", times.live_first_page_ms);
     std::printf("engine_live_cached_page_ms: %.3f\n", times.live_cached_page_ms);
     std::printf("engine_live_sort_by_value_ms: %.1f\n", times.live_other_sort_ms);

@@ -46,6 +46,10 @@ LiveStateVersion liveStateVersion(const Engine& engine);
 // and each filtered view (at most kMaxViews per vertex) adds 4 bytes per
 // entry.
 //
+// NOTE: while the run plays, every refresh of a live view meets a new
+// state version and collects all rows again, about 1 s at 1 M keys in
+// docs/benchmarks.md.
+//
 // Threading: the engine thread only, like the Engine it reads.
 class LiveStateCache {
 public:

@@ -47,8 +47,8 @@ LiveStateVersion liveStateVersion(const Engine& engine);
 // entry.
 //
 // NOTE: while the run plays, every refresh of a live view meets a new
-// state version and collects all rows again, about 1 s at 1 M keys in
-// docs/benchmarks.md.
+// state version and collects all rows again, 1.1 to 1.5 s at 1 M keys on
+// the machine of docs/benchmarks.md.
 //
 // Threading: the engine thread only, like the Engine it reads.
 class LiveStateCache {

@@ -327,6 +327,7 @@ void InspectDriver::buildCheckpointScript() {
          loaded, kDwellMs});
     steps_.push_back({"count checkpoint rows",
                       [this] { result_->checkpoint_rows = model_->total(); }, nullptr, 0});
+
     addScroll("checkpoint: drag to end", 100, 0.0, 1.0);
     for (double fraction : {0.5, 0.0, 0.25, 0.75}) {
         addJump("checkpoint: jump to " + std::to_string(int(fraction * 100)) + "%", fraction);
@@ -335,6 +336,7 @@ void InspectDriver::buildCheckpointScript() {
             Qt::DescendingOrder);
     addJump("checkpoint sorted: jump to 50%", 0.5);
     addSearchAndClear("checkpoint ", &result_->checkpoint_search_rows);
+
     // The diff view starts from the second newest to the newest checkpoint.
     steps_.push_back({"view diff between checkpoints",
                       [this] {
@@ -346,6 +348,7 @@ void InspectDriver::buildCheckpointScript() {
         {"count diff rows", [this] { result_->diff_rows = model_->total(); }, nullptr, 0});
     addScroll("diff: drag to end", 50, 0.0, 1.0);
     addJump("diff: jump to 50%", 0.5);
+
     steps_.push_back(
         {"back to live state",
          [this] { inspector_->viewBox()->setCurrentIndex(int(StateInspector::View::kLive)); },

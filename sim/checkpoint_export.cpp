@@ -16,17 +16,6 @@ std::string msText(Nanos ns) {
     return std::to_string((ns + kNanosPerMilli / 2) / kNanosPerMilli);
 }
 
-std::string csvField(const std::string& text) {
-    if (text.find_first_of(",\"\n") == std::string::npos) {
-        return text;
-    }
-    std::string quoted = "\"";
-    for (char c : text) {
-        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    }
-    return quoted + "\"";
-}
-
 std::string jsonString(const std::string& text) {
     std::string out = "\"";
     for (char c : text) {
@@ -135,6 +124,17 @@ void writeHistoryEntry(std::ostream& out, const CheckpointStats& stats,
 }
 
 }  // namespace
+
+std::string csvField(const std::string& text) {
+    if (text.find_first_of(",\"\n\r") == std::string::npos) {
+        return text;
+    }
+    std::string quoted = "\"";
+    for (char c : text) {
+        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    }
+    return quoted + "\"";
+}
 
 void writeCheckpointsCsv(std::ostream& out, const std::vector<CheckpointStats>& history,
                          const std::vector<std::string>& vertex_names) {

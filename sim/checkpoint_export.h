@@ -8,6 +8,10 @@
 
 namespace sluice::sim {
 
+// Returns `text` as one CSV field: as it is, or in double quotes (with
+// inner quotes doubled) when it contains a comma, quote or line break.
+std::string csvField(const std::string& text);
+
 // Writes one row per checkpoint and subtask, with the fields of Flink's
 // checkpoint history. Times are simulated milliseconds since the start of
 // the run; durations are milliseconds; sizes are bytes.

@@ -19,6 +19,19 @@ void mix(uint64_t& hash, std::string_view bytes) {
     }
 }
 
+// The record of (vertex, subtask) in checkpoint `checkpoint_id`, or null.
+template <class Record>
+const Record* findSubtaskRecord(
+    const std::map<int64_t, std::map<std::pair<int, int>, Record>>& records, int64_t checkpoint_id,
+    int vertex, int subtask) {
+    auto checkpoint = records.find(checkpoint_id);
+    if (checkpoint == records.end()) {
+        return nullptr;
+    }
+    auto found = checkpoint->second.find({vertex, subtask});
+    return found == checkpoint->second.end() ? nullptr : &found->second;
+}
+
 }  // namespace
 
 uint64_t SnapshotUpdateTimes::entryHash(std::string_view state_name, int key_group,
@@ -45,12 +58,7 @@ std::optional<Nanos> SnapshotUpdateTimes::find(std::string_view state_name, int 
 
 const SnapshotUpdateTimes* Engine::snapshotUpdateTimes(int64_t checkpoint_id, int vertex,
                                                        int subtask) const {
-    auto checkpoint = snapshot_update_times_.find(checkpoint_id);
-    if (checkpoint == snapshot_update_times_.end()) {
-        return nullptr;
-    }
-    auto found = checkpoint->second.find({vertex, subtask});
-    return found == checkpoint->second.end() ? nullptr : &found->second;
+    return findSubtaskRecord(snapshot_update_times_, checkpoint_id, vertex, subtask);
 }
 
 void Engine::captureSnapshotUpdateTimes(const ProtocolEvent& event) {
@@ -80,12 +88,7 @@ void Engine::captureSnapshotUpdateTimes(const ProtocolEvent& event) {
 
 const SubtaskCheckpointProgress* Engine::checkpointProgress(int64_t checkpoint_id, int vertex,
                                                             int subtask) const {
-    auto checkpoint = checkpoint_progress_.find(checkpoint_id);
-    if (checkpoint == checkpoint_progress_.end()) {
-        return nullptr;
-    }
-    auto found = checkpoint->second.find({vertex, subtask});
-    return found == checkpoint->second.end() ? nullptr : &found->second;
+    return findSubtaskRecord(checkpoint_progress_, checkpoint_id, vertex, subtask);
 }
 
 void Engine::recordCheckpointProgress(const ProtocolEvent& event) {

@@ -1,5 +1,6 @@
 #include "sim/state_export.h"
 
+#include "sim/checkpoint_export.h"
 #include "sim/state_checkpoint_reader.h"
 
 #include <cstdio>
@@ -8,17 +9,6 @@
 namespace sluice::sim {
 
 namespace {
-
-std::string csvField(const std::string& text) {
-    if (text.find_first_of(",\"\n\r") == std::string::npos) {
-        return text;
-    }
-    std::string quoted = "\"";
-    for (char c : text) {
-        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    }
-    return quoted + "\"";
-}
 
 std::string retainedList(const Engine& engine) {
     std::string list;

@@ -3,6 +3,7 @@
 // Helpers for suites that run scenarios through sim::Engine.
 
 #include "sim/engine.h"
+#include "sim/engine_queries.h"
 #include "sim/scenario_loader.h"
 #include "test_support.h"
 
@@ -35,6 +36,18 @@ inline std::unique_ptr<sim::Engine> makeEngine(sim::LoadedScenario s,
         return nullptr;
     }
     return std::move(std::get<std::unique_ptr<sim::Engine>>(made));
+}
+
+// Returns the id of the first keyed vertex of the job (one that a keyBy
+// feeds), or -1 when there is none.
+inline int keyedVertex(const sim::Engine& engine) {
+    protocol::JobGraph graph = sim::queryJobGraph(engine);
+    for (const auto& vertex : graph.vertices()) {
+        if (vertex.keyed()) {
+            return vertex.id();
+        }
+    }
+    return -1;
 }
 
 }  // namespace sluice::test

@@ -333,7 +333,7 @@ void TestGuiCheckpoints::diagnosisExplainsFailedCheckpoint() {
 }
 
 // aligned-vs-unaligned: the first checkpoints expire because the barriers
-// wait behind the backpressured aggregate's input; the dock says so.
+// wait behind the backpressured aggregate's input, and the dock explains it.
 void TestGuiCheckpoints::diagnosisOfBackpressuredRun() {
     FinishedRun run;
     QVERIFY(finishRun(&run, scenarioPath("aligned-vs-unaligned.textproto")));

@@ -35,16 +35,6 @@ RowKey keyOf(const protocol::StateRow& row) {
     return {row.state_name(), row.key_group(), row.key()};
 }
 
-int keyedVertex(const sim::Engine& engine) {
-    protocol::JobGraph graph = sim::queryJobGraph(engine);
-    for (const auto& vertex : graph.vertices()) {
-        if (vertex.keyed()) {
-            return vertex.id();
-        }
-    }
-    return -1;
-}
-
 std::vector<protocol::StateRow> checkpointRows(const sim::Engine& engine, int64_t id, int vertex) {
     auto read = sim::readCheckpointState(engine, id, vertex);
     if (auto* error = std::get_if<std::string>(&read)) {
@@ -108,7 +98,7 @@ void TestStateExport::updateTimesEqualLiveStateAtSnapshot() {
         rocksdb ? twoRetained("scenarios/rocksdb-incremental.textproto", 2500) : quietAggregate(),
         options);
     QVERIFY(engine);
-    int vertex = keyedVertex(*engine);
+    int vertex = test::keyedVertex(*engine);
     QVERIFY(vertex >= 0);
     // (checkpoint, subtask) to the live update times at the snapshot.
     std::map<std::pair<int64_t, int>, std::map<RowKey, int64_t>> live;
@@ -157,7 +147,7 @@ void TestStateExport::unchangedEntriesKeepTheirValue() {
     auto engine = test::makeEngine(quietAggregate(), options);
     QVERIFY(engine);
     engine->run();
-    int vertex = keyedVertex(*engine);
+    int vertex = test::keyedVertex(*engine);
     const auto& retained = engine->retainedCheckpoints();
     QCOMPARE(retained.size(), size_t(2));
     QCOMPARE(retained[1], retained[0] + 1);
@@ -192,7 +182,7 @@ void TestStateExport::diffListsUnchangedOnRequest() {
     const auto& retained = engine->retainedCheckpoints();
     QCOMPARE(retained.size(), size_t(2));
     protocol::StateQueryDiff query;
-    query.set_vertex(keyedVertex(*engine));
+    query.set_vertex(test::keyedVertex(*engine));
     query.set_subtask(-1);
     query.set_from_checkpoint_id(retained[0]);
     query.set_to_checkpoint_id(retained[1]);

@@ -59,17 +59,6 @@ sim::LoadedScenario loadShortened(const Setup& setup) {
     return loaded;
 }
 
-// The keyed vertex of a job (the scenarios here have one).
-int keyedVertex(const sim::Engine& engine) {
-    protocol::JobGraph graph = sim::queryJobGraph(engine);
-    for (const auto& vertex : graph.vertices()) {
-        if (vertex.keyed()) {
-            return vertex.id();
-        }
-    }
-    return -1;
-}
-
 using RowKey = std::tuple<std::string, int, std::string, int>;  // state, key group, key, subtask
 
 RowKey keyOf(const protocol::StateRow& row) {
@@ -365,7 +354,7 @@ void TstStateInspector::checkpointMatchesFiles() {
     QVERIFY(direct);
     QVERIFY(!direct->retainedCheckpoints().empty());
     int64_t id = direct->retainedCheckpoints().back();
-    int vertex = keyedVertex(*direct);
+    int vertex = test::keyedVertex(*direct);
     QVERIFY(vertex >= 0);
     QTemporaryDir scratch;
     auto expected = decodeFiles(*direct, id, vertex, scratch.filePath("scratch"));
@@ -424,7 +413,7 @@ void TstStateInspector::checkpointDiffMatchesDirect() {
     QCOMPARE(direct->retainedCheckpoints().size(), size_t(2));
     int64_t older = direct->retainedCheckpoints().front();
     int64_t newer = direct->retainedCheckpoints().back();
-    int vertex = keyedVertex(*direct);
+    int vertex = test::keyedVertex(*direct);
     QTemporaryDir scratch;
     auto from = decodeFiles(*direct, older, vertex, scratch.filePath("a"));
     auto to = decodeFiles(*direct, newer, vertex, scratch.filePath("b"));
@@ -580,7 +569,7 @@ void TstStateInspector::failureDiffMatchesDirect() {
     QVERIFY(direct);
     direct->runUntil([&] { return !direct->failureStates().empty(); });
     QCOMPARE(direct->failureStates().size(), size_t(1));
-    int vertex = keyedVertex(*direct);
+    int vertex = test::keyedVertex(*direct);
 
     // Right after the fault the restored checkpoint is still retained, so
     // the kept restored entries can be compared with its files.
@@ -692,7 +681,7 @@ void TstStateInspector::liveCacheNeverStale() {
     auto engine = test::makeEngine(checkpointedWordcount());
     QVERIFY(engine);
     engine->runUntilTime(1 * kNanosPerSecond);
-    int vertex = keyedVertex(*engine);
+    int vertex = test::keyedVertex(*engine);
     QVERIFY(vertex >= 0);
     const std::vector<protocol::QueryKeyedState> queries = liveQueries(vertex);
     sim::LiveStateCache cache;
@@ -768,7 +757,7 @@ void TstStateInspector::servedLiveStateFollowsMoves() {
     QVERIFY(graph.wait(kWaitMs));
     auto direct = test::makeEngine(scenario);
     QVERIFY(direct);
-    int vertex = keyedVertex(*direct);
+    int vertex = test::keyedVertex(*direct);
     protocol::Request query;
     *query.mutable_query_keyed_state() =
         liveQuery(vertex, protocol::QueryKeyedState::SORT_VALUE, true, 0, 200);
@@ -814,7 +803,7 @@ void TstStateInspector::diffCacheNeverStale() {
     auto engine = test::makeEngine(scenario);
     QVERIFY(engine);
     engine->runUntilTime(1 * kNanosPerSecond);
-    int vertex = keyedVertex(*engine);
+    int vertex = test::keyedVertex(*engine);
     QVERIFY(!engine->retainedCheckpoints().empty());
     int64_t from = engine->retainedCheckpoints().back();
     sim::CheckpointStateCache checkpoints;
